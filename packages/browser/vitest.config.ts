@@ -1,0 +1,10 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    name: "browser",
+    include: ["src/**/*.test.ts"],
+    exclude: ["src/**/*.browser.test.ts"],
+    environment: "node",
+  },
+});

@@ -1,0 +1,96 @@
+// The storage contract: what the registry needs from a database. Adapters (memory, SQLite,
+// PostgreSQL, Redis) implement it and prove it with the shared conformance suite in `./testing`.
+import type { ProofAlgorithm } from "@devicebound/wire";
+
+/** A public key as carried in a proof's `jwk` header, canonical members only. */
+export type PublicJwk =
+  | { kty: "EC"; crv: "P-256"; x: string; y: string }
+  | { kty: "OKP"; crv: "Ed25519"; x: string };
+
+export type DeviceStatus = "active" | "blocked";
+
+/** JSON-serialisable application data kept with a device. */
+export type DeviceMetadata = Record<string, unknown>;
+
+/** One device (one browser key) of one user. */
+export interface Device {
+  /** Opaque, URL-safe, unique across all users. Chosen by the registry, kept by the store. */
+  id: string;
+  userId: string;
+  /** RFC 7638 SHA-256 thumbprint of `publicJwk`, base64url. Unique per user. */
+  jkt: string;
+  publicJwk: PublicJwk;
+  alg: ProofAlgorithm;
+  status: DeviceStatus;
+  displayName: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  /** The User-Agent seen at registration, when there was one. */
+  userAgent: string | null;
+  metadata: DeviceMetadata;
+}
+
+/** What may change on a stored device. Absent members stay as they are. */
+export interface DevicePatch {
+  displayName?: string;
+  /** Replaces the whole metadata object. */
+  metadata?: DeviceMetadata;
+  status?: DeviceStatus;
+  lastSeenAt?: Date;
+}
+
+/** How `insertDevice` enforces a per-user device limit, atomically with the insert. */
+export interface DeviceLimit {
+  maxDevices: number;
+  /** `reject`: refuse the new device. `evict-least-recently-seen`: delete the oldest-seen ones. */
+  onLimit: "reject" | "evict-least-recently-seen";
+}
+
+export type InsertDeviceResult =
+  /** The device was stored; `evicted` lists devices removed to make room (oldest seen first). */
+  | { outcome: "created"; device: Device; evicted: Device[] }
+  /** The user already had a device with this `jkt`: nothing changed, here it is. */
+  | { outcome: "existing"; device: Device }
+  /** The limit was reached and `onLimit` is `reject`: nothing changed. */
+  | { outcome: "limit" };
+
+/**
+ * Devices, per user. Every method is scoped to `userId`: a device of another user is
+ * invisible (read as `null`, never changed). Failures to reach the database reject with a
+ * `DeviceBindingError` coded `ERR_STORE_UNAVAILABLE`; the store never half-applies a change.
+ */
+export interface DeviceStore {
+  /**
+   * Stores `device` unless the user already has one with the same `jkt`, atomically: of any
+   * number of concurrent calls for one (`userId`, `jkt`), exactly one sees `created`.
+   * With `limit`, counting and evicting happen in the same atomic step.
+   */
+  insertDevice(device: Device, limit?: DeviceLimit): Promise<InsertDeviceResult>;
+  /** The user's device with this id, or `null`. */
+  getDevice(userId: string, deviceId: string): Promise<Device | null>;
+  /** The user's device with this thumbprint, or `null`. */
+  getDeviceByJkt(userId: string, jkt: string): Promise<Device | null>;
+  /** All the user's devices, oldest `createdAt` first (ties by `id`); `[]` for none. */
+  listDevices(userId: string): Promise<Device[]>;
+  /** Applies `patch` and returns the updated device, or `null` when the user has no such device. */
+  updateDevice(userId: string, deviceId: string, patch: DevicePatch): Promise<Device | null>;
+  /** Deletes the device; `true` when it existed. */
+  deleteDevice(userId: string, deviceId: string): Promise<boolean>;
+  /** Releases what the adapter created (connections it opened); never what it was given. */
+  close?(): Promise<void>;
+}
+
+/**
+ * One-time keys with an expiry: proof `jti`s and single-use challenges. Shared by every server
+ * of a fleet. Unreachable stores reject (`ERR_STORE_UNAVAILABLE`), and the verifier then
+ * rejects the proof: replay protection fails closed.
+ */
+export interface ReplayStore {
+  /**
+   * Records `key` until `expiresAtMs` (Unix ms) and resolves `true`, or resolves `false` when
+   * the key is already recorded and not yet expired. Atomic: of concurrent calls with one key,
+   * across processes, exactly one resolves `true`. An expired key may be recorded again.
+   */
+  consume(key: string, expiresAtMs: number): Promise<boolean>;
+  close?(): Promise<void>;
+}

@@ -1,0 +1,85 @@
+// The one error class and the one list of error codes, shared by browser and server.
+
+/**
+ * Every stable error code. Tests and applications branch on these, never on messages.
+ * The package READMEs document each one.
+ */
+export const ERROR_CODES = [
+  // A proof that is absent, duplicated, too large or not a well-formed compact JWS.
+  "ERR_PROOF_MISSING",
+  "ERR_PROOF_MULTIPLE",
+  "ERR_PROOF_TOO_LARGE",
+  "ERR_PROOF_MALFORMED",
+  // JOSE header problems.
+  "ERR_PROOF_TYP",
+  "ERR_PROOF_ALG",
+  "ERR_PROOF_JWK",
+  "ERR_PROOF_CRIT",
+  // Signature and claims.
+  "ERR_PROOF_SIGNATURE",
+  "ERR_PROOF_HTM",
+  "ERR_PROOF_HTU",
+  "ERR_PROOF_IAT",
+  "ERR_PROOF_JTI",
+  "ERR_PROOF_ATH",
+  "ERR_PROOF_REPLAYED",
+  // Challenges (DPoP nonces).
+  "ERR_CHALLENGE_MISSING",
+  "ERR_CHALLENGE_INVALID",
+  "ERR_CHALLENGE_EXPIRED",
+  "ERR_CHALLENGE_BINDING",
+  "ERR_CHALLENGE_USED",
+  // Devices and sessions.
+  "ERR_DEVICE_NOT_FOUND",
+  "ERR_DEVICE_BLOCKED",
+  "ERR_DEVICE_LIMIT",
+  "ERR_DEVICE_MISMATCH",
+  "ERR_INVALID_INPUT",
+  // Storage.
+  "ERR_STORE_UNAVAILABLE",
+  "ERR_STORE_CORRUPT",
+  // Browser side.
+  "ERR_UNSUPPORTED",
+  "ERR_NOT_INITIALIZED",
+  "ERR_KEY_STORAGE",
+  "ERR_CHALLENGE_FETCH",
+  "ERR_BODY_NOT_REPLAYABLE",
+] as const;
+
+export type DeviceBindingErrorCode = (typeof ERROR_CODES)[number];
+
+export interface DeviceBindingErrorOptions {
+  cause?: unknown;
+  /** Structured facts worth logging (for example `{ skewSeconds: 3600 }`). Never secrets. */
+  details?: Readonly<Record<string, unknown>>;
+}
+
+/** The single error class of devicebound: branch on `code`, log `message` and `details`. */
+export class DeviceBindingError extends Error {
+  override readonly name = "DeviceBindingError";
+  readonly code: DeviceBindingErrorCode;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(
+    code: DeviceBindingErrorCode,
+    message: string,
+    options: DeviceBindingErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}
+
+/** True for a `DeviceBindingError` (optionally with one of the given codes), across realms too. */
+export function isDeviceBindingError(
+  value: unknown,
+  ...codes: DeviceBindingErrorCode[]
+): value is DeviceBindingError {
+  if (!(value instanceof Error) || value.name !== "DeviceBindingError") return false;
+  const code = (value as { code?: unknown }).code;
+  return (
+    typeof code === "string" &&
+    (codes.length === 0 || codes.includes(code as DeviceBindingErrorCode))
+  );
+}
