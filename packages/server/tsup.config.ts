@@ -1,3 +1,10 @@
 import { libraryConfig } from "../../tsup.preset";
 
-export default libraryConfig();
+export default libraryConfig({
+  entry: {
+    index: "src/index.ts",
+    "index.node": "src/index.node.ts",
+    testing: "src/testing/index.ts",
+  },
+  external: ["vitest", "node:crypto"],
+});

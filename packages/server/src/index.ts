@@ -1,12 +1,8 @@
-// @devicebound/server: challenges, RFC 9449 proof verification and the device registry.
-export {
-  type ChallengeJSON,
-  DeviceBindingError,
-  type DeviceBindingErrorCode,
-  DPOP_HEADER,
-  DPOP_NONCE_HEADER,
-  ERROR_CODES,
-  isDeviceBindingError,
-  type NewDeviceChallengeRequiredJSON,
-  type ProofClaims,
-} from "@devicebound/wire";
+// @devicebound/server (Web Crypto build): for Deno, Bun, workers and edge runtimes.
+import { webCrypto } from "./crypto-web.js";
+import { createDeviceBindingWith } from "./device-binding.js";
+
+export * from "./api.js";
+
+/** Challenges, proof verification, the device registry and the session guard in one object. */
+export const createDeviceBinding = createDeviceBindingWith(() => webCrypto());

@@ -1,0 +1,36 @@
+// The Node backend: node:crypto, with imported public keys cached by their canonical JWK.
+import {
+  createHash,
+  createHmac,
+  createPublicKey,
+  type KeyObject,
+  randomBytes,
+  verify,
+} from "node:crypto";
+import type { CryptoBackend } from "./crypto-backend.js";
+import { LruCache } from "./crypto-backend.js";
+
+export function nodeCrypto(maxCachedKeys = 10_000): CryptoBackend {
+  const keys = new LruCache<string, KeyObject>(maxCachedKeys);
+  return {
+    async sha256(data) {
+      return createHash("sha256").update(data).digest();
+    },
+    async hmacSha256(key, data) {
+      return createHmac("sha256", key).update(data).digest();
+    },
+    randomBytes(length) {
+      return randomBytes(length);
+    },
+    async verify(alg, jwk, cacheKey, data, signature) {
+      let key = keys.get(cacheKey);
+      if (key === undefined) {
+        key = createPublicKey({ key: { ...jwk }, format: "jwk" });
+        keys.set(cacheKey, key);
+      }
+      return alg === "ES256"
+        ? verify("sha256", data, { key, dsaEncoding: "ieee-p1363" }, signature)
+        : verify(null, data, key, signature);
+    },
+  };
+}

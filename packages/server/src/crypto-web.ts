@@ -1,0 +1,55 @@
+// The Web Crypto backend, for Deno, Bun, workers and edge runtimes.
+import type { CryptoBackend, SignatureAlgorithm } from "./crypto-backend.js";
+import { LruCache } from "./crypto-backend.js";
+
+const IMPORT_PARAMS: Record<SignatureAlgorithm, EcKeyImportParams | Algorithm> = {
+  ES256: { name: "ECDSA", namedCurve: "P-256" },
+  Ed25519: { name: "Ed25519" },
+};
+const VERIFY_PARAMS: Record<SignatureAlgorithm, EcdsaParams | Algorithm> = {
+  ES256: { name: "ECDSA", hash: "SHA-256" },
+  Ed25519: { name: "Ed25519" },
+};
+
+export function webCrypto(maxCachedKeys = 10_000): CryptoBackend {
+  const subtle = globalThis.crypto.subtle;
+  const keys = new LruCache<string, Promise<CryptoKey>>(maxCachedKeys);
+  const hmacKeys = new LruCache<Uint8Array, Promise<CryptoKey>>(16);
+  return {
+    async sha256(data) {
+      return new Uint8Array(await subtle.digest("SHA-256", data as BufferSource));
+    },
+    async hmacSha256(secret, data) {
+      let key = hmacKeys.get(secret);
+      if (key === undefined) {
+        key = subtle.importKey(
+          "raw",
+          secret as BufferSource,
+          { name: "HMAC", hash: "SHA-256" },
+          false,
+          ["sign"],
+        );
+        hmacKeys.set(secret, key);
+      }
+      return new Uint8Array(await subtle.sign("HMAC", await key, data as BufferSource));
+    },
+    randomBytes(length) {
+      return globalThis.crypto.getRandomValues(new Uint8Array(length));
+    },
+    async verify(alg, jwk, cacheKey, data, signature) {
+      let key = keys.get(cacheKey);
+      if (key === undefined) {
+        key = subtle.importKey("jwk", { ...jwk }, IMPORT_PARAMS[alg], false, ["verify"]);
+        // A refused key must not stay cached as a rejected promise.
+        key.catch(() => keys.delete(cacheKey));
+        keys.set(cacheKey, key);
+      }
+      return subtle.verify(
+        VERIFY_PARAMS[alg],
+        await key,
+        signature as BufferSource,
+        data as BufferSource,
+      );
+    },
+  };
+}

@@ -1,0 +1,118 @@
+// The in-memory store: devices and replay keys in Maps. For tests, demos and single-process
+// apps; every operation is synchronous inside, so each one is atomic.
+import type {
+  Device,
+  DeviceLimit,
+  DevicePatch,
+  DeviceStore,
+  InsertDeviceResult,
+  ReplayStore,
+} from "./device-store.js";
+
+export interface MemoryStoreOptions {
+  /** Current time in ms (a seam for tests). Default `Date.now`. */
+  now?: () => number;
+}
+
+export type MemoryStore = DeviceStore & ReplayStore & { close(): Promise<void> };
+
+const SWEEP_EVERY = 1024;
+
+/** Orders devices for eviction: least recently seen first, then oldest, then by id. */
+export function byLeastRecentlySeen(a: Device, b: Device): number {
+  return (
+    a.lastSeenAt.getTime() - b.lastSeenAt.getTime() ||
+    a.createdAt.getTime() - b.createdAt.getTime() ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
+}
+
+/** Orders devices for listing: oldest first, ties by id. */
+export function byCreated(a: Device, b: Device): number {
+  return a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
+  const now = options.now ?? Date.now;
+  const users = new Map<string, Map<string, Device>>();
+  const replay = new Map<string, number>();
+  let consumes = 0;
+
+  const copy = (device: Device): Device => structuredClone(device);
+  const devicesOf = (userId: string) => users.get(userId);
+
+  function sweep(nowMs: number) {
+    for (const [key, expiresAtMs] of replay) if (expiresAtMs <= nowMs) replay.delete(key);
+  }
+
+  return {
+    async insertDevice(device: Device, limit?: DeviceLimit): Promise<InsertDeviceResult> {
+      let devices = devicesOf(device.userId);
+      for (const existing of devices?.values() ?? []) {
+        if (existing.jkt === device.jkt) return { outcome: "existing", device: copy(existing) };
+      }
+      const evicted: Device[] = [];
+      if (limit && devices && devices.size >= limit.maxDevices) {
+        if (limit.onLimit === "reject") return { outcome: "limit" };
+        const oldest = [...devices.values()].sort(byLeastRecentlySeen);
+        for (const victim of oldest.slice(0, devices.size - limit.maxDevices + 1)) {
+          devices.delete(victim.id);
+          evicted.push(victim);
+        }
+      }
+      if (!devices) {
+        devices = new Map();
+        users.set(device.userId, devices);
+      }
+      devices.set(device.id, copy(device));
+      return { outcome: "created", device: copy(device), evicted };
+    },
+
+    async getDevice(userId, deviceId) {
+      const device = devicesOf(userId)?.get(deviceId);
+      return device ? copy(device) : null;
+    },
+
+    async getDeviceByJkt(userId, jkt) {
+      for (const device of devicesOf(userId)?.values() ?? []) {
+        if (device.jkt === jkt) return copy(device);
+      }
+      return null;
+    },
+
+    async listDevices(userId) {
+      return [...(devicesOf(userId)?.values() ?? [])].sort(byCreated).map(copy);
+    },
+
+    async updateDevice(userId, deviceId, patch: DevicePatch) {
+      const device = devicesOf(userId)?.get(deviceId);
+      if (!device) return null;
+      if (patch.displayName !== undefined) device.displayName = patch.displayName;
+      if (patch.metadata !== undefined) device.metadata = structuredClone(patch.metadata);
+      if (patch.status !== undefined) device.status = patch.status;
+      if (patch.lastSeenAt !== undefined) device.lastSeenAt = new Date(patch.lastSeenAt);
+      return copy(device);
+    },
+
+    async deleteDevice(userId, deviceId) {
+      const devices = devicesOf(userId);
+      if (!devices?.delete(deviceId)) return false;
+      if (devices.size === 0) users.delete(userId);
+      return true;
+    },
+
+    async consume(key, expiresAtMs) {
+      const nowMs = now();
+      if (++consumes % SWEEP_EVERY === 0) sweep(nowMs);
+      const existing = replay.get(key);
+      if (existing !== undefined && existing > nowMs) return false;
+      replay.set(key, expiresAtMs);
+      return true;
+    },
+
+    async close() {
+      users.clear();
+      replay.clear();
+    },
+  };
+}

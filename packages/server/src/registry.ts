@@ -1,0 +1,306 @@
+// The device registry: a user's devices, keyed by key thumbprint, over any DeviceStore.
+import { base64urlEncode, DeviceBindingError, type ProofAlgorithm } from "@devicebound/wire";
+import type { Device, DeviceLimit, DeviceMetadata, DeviceStore } from "./device-store.js";
+import type { DeviceEvent, DeviceEventHandler } from "./events.js";
+import { deviceNameFromUserAgent } from "./user-agent.js";
+import type { VerifiedProof } from "./verified-proof.js";
+
+export interface RegistryOptions {
+  store: DeviceStore;
+  /** Current time in ms (a seam for tests). Default `Date.now`. */
+  now?: () => number;
+  onEvent?: DeviceEventHandler;
+  /** Most devices one user may have. Default: no limit. */
+  maxDevicesPerUser?: number;
+  /**
+   * At the limit, `reject` refuses the new device (`ERR_DEVICE_LIMIT`);
+   * `remove-least-recently-seen` deletes the oldest-seen ones (with 1, the single-device policy).
+   */
+  onDeviceLimit?: "reject" | "remove-least-recently-seen";
+  /** `lastSeenAt` is written at most this often per device, so hot paths rarely write. Default 60 000 ms. */
+  lastSeenResolutionMs?: number;
+}
+
+export interface RegisterOptions {
+  /** Default: derived from the User-Agent, e.g. "Chrome on macOS". */
+  displayName?: string;
+  metadata?: DeviceMetadata;
+}
+
+export interface RegisterResult {
+  device: Device;
+  /** True exactly once per (user, key): the moment to send a "new sign-in" message. */
+  newDeviceDetected: boolean;
+}
+
+export type KnownStatus =
+  | { status: "active"; device: Device }
+  | { status: "blocked"; device: Device }
+  | { status: "unknown"; device?: undefined };
+
+export interface DeviceUpdate {
+  displayName?: string;
+  /** Replaces the device's metadata. */
+  metadata?: DeviceMetadata;
+}
+
+export interface DeviceRegistry {
+  register(
+    userId: string,
+    proof: VerifiedProof,
+    options?: RegisterOptions,
+  ): Promise<RegisterResult>;
+  isKnown(userId: string, proof: Pick<VerifiedProof, "jkt">): Promise<KnownStatus>;
+  list(userId: string): Promise<Device[]>;
+  /** The device, or `null` when this user has none with that id. */
+  get(userId: string, deviceId: string): Promise<Device | null>;
+  update(userId: string, deviceId: string, update: DeviceUpdate): Promise<Device>;
+  block(userId: string, deviceId: string): Promise<Device>;
+  unblock(userId: string, deviceId: string): Promise<Device>;
+  delete(userId: string, deviceId: string): Promise<void>;
+}
+
+const MAX_USER_ID = 256;
+const MAX_NAME = 100;
+const MAX_METADATA_BYTES = 8192;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+function invalid(message: string, field: string): never {
+  throw new DeviceBindingError("ERR_INVALID_INPUT", message, { details: { field } });
+}
+
+function checkUserId(userId: unknown): string {
+  if (
+    typeof userId !== "string" ||
+    userId.length === 0 ||
+    userId.length > MAX_USER_ID ||
+    CONTROL.test(userId)
+  ) {
+    invalid(`userId must be 1 to ${MAX_USER_ID} printable characters`, "userId");
+  }
+  return userId;
+}
+
+function checkDeviceId(deviceId: unknown): string {
+  if (typeof deviceId !== "string" || !DEVICE_ID.test(deviceId))
+    invalid("deviceId is malformed", "deviceId");
+  return deviceId;
+}
+
+function checkName(name: unknown): string {
+  if (typeof name !== "string") invalid("displayName must be a string", "displayName");
+  const trimmed = name.trim();
+  if (trimmed.length === 0 || trimmed.length > MAX_NAME || CONTROL.test(trimmed)) {
+    invalid(`displayName must be 1 to ${MAX_NAME} printable characters`, "displayName");
+  }
+  return trimmed;
+}
+
+function checkMetadata(metadata: unknown): DeviceMetadata {
+  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
+    invalid("metadata must be a JSON object", "metadata");
+  }
+  let json: string;
+  try {
+    json = JSON.stringify(metadata);
+  } catch {
+    invalid("metadata must be JSON-serialisable", "metadata");
+  }
+  if (new TextEncoder().encode(json).length > MAX_METADATA_BYTES) {
+    invalid(`metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`, "metadata");
+  }
+  // Stored as what JSON keeps, so every adapter returns the same thing.
+  return JSON.parse(json) as DeviceMetadata;
+}
+
+function checkProof(proof: unknown): VerifiedProof {
+  const p = proof as VerifiedProof | null;
+  if (
+    typeof p !== "object" ||
+    p === null ||
+    typeof p.jkt !== "string" ||
+    typeof p.jwk !== "object" ||
+    p.jwk === null
+  ) {
+    throw new TypeError("pass the VerifiedProof that verifyProof returned");
+  }
+  return p;
+}
+
+function newDeviceId(): string {
+  return base64urlEncode(globalThis.crypto.getRandomValues(new Uint8Array(16)));
+}
+
+export function createRegistry(options: RegistryOptions): DeviceRegistry {
+  const { store } = options;
+  for (const method of [
+    "insertDevice",
+    "getDevice",
+    "getDeviceByJkt",
+    "listDevices",
+    "updateDevice",
+    "deleteDevice",
+  ] as const) {
+    if (typeof store?.[method] !== "function")
+      throw new TypeError(`store must implement ${method}()`);
+  }
+  const now = options.now ?? Date.now;
+  const resolution = options.lastSeenResolutionMs ?? 60_000;
+  if (!(resolution >= 0)) throw new TypeError("lastSeenResolutionMs must be a number >= 0");
+  let limit: DeviceLimit | undefined;
+  if (options.maxDevicesPerUser !== undefined) {
+    if (!Number.isInteger(options.maxDevicesPerUser) || options.maxDevicesPerUser < 1) {
+      throw new TypeError("maxDevicesPerUser must be a positive integer");
+    }
+    const policy = options.onDeviceLimit ?? "reject";
+    if (policy !== "reject" && policy !== "remove-least-recently-seen") {
+      throw new TypeError('onDeviceLimit must be "reject" or "remove-least-recently-seen"');
+    }
+    limit = {
+      maxDevices: options.maxDevicesPerUser,
+      onLimit: policy === "reject" ? "reject" : "evict-least-recently-seen",
+    };
+  }
+
+  function emit(event: DeviceEvent): void {
+    if (!options.onEvent) return;
+    try {
+      const result = options.onEvent(event);
+      if (result && typeof result.then === "function") result.then(undefined, () => {});
+    } catch {
+      // An event handler never fails the call that raised the event.
+    }
+  }
+
+  /** Moves lastSeenAt forward when it is older than the resolution. */
+  async function touch(device: Device): Promise<Device> {
+    const nowMs = now();
+    if (nowMs - device.lastSeenAt.getTime() < resolution) return device;
+    return (
+      (await store.updateDevice(device.userId, device.id, { lastSeenAt: new Date(nowMs) })) ??
+      device
+    );
+  }
+
+  async function change(
+    userId: unknown,
+    deviceId: unknown,
+    patch: Parameters<DeviceStore["updateDevice"]>[2],
+  ) {
+    const device = await store.updateDevice(checkUserId(userId), checkDeviceId(deviceId), patch);
+    if (!device)
+      throw new DeviceBindingError("ERR_DEVICE_NOT_FOUND", "No such device for this user");
+    return device;
+  }
+
+  async function known(userId: string, device: Device): Promise<RegisterResult> {
+    if (device.status === "blocked") {
+      throw new DeviceBindingError("ERR_DEVICE_BLOCKED", "This device is blocked", {
+        details: { deviceId: device.id },
+      });
+    }
+    const seen = await touch(device);
+    emit({ type: "seen", device: seen });
+    return { device: seen, newDeviceDetected: false };
+  }
+
+  return {
+    async register(userId, proof, registerOptions = {}) {
+      checkUserId(userId);
+      const { jkt, jwk, alg, userAgent } = checkProof(proof);
+      const displayName =
+        registerOptions.displayName === undefined
+          ? deviceNameFromUserAgent(userAgent)
+          : checkName(registerOptions.displayName);
+      const metadata =
+        registerOptions.metadata === undefined ? {} : checkMetadata(registerOptions.metadata);
+
+      const existing = await store.getDeviceByJkt(userId, jkt);
+      if (existing) return known(userId, existing);
+
+      const at = new Date(now());
+      const result = await store.insertDevice(
+        {
+          id: newDeviceId(),
+          userId,
+          jkt,
+          publicJwk: jwk,
+          alg: (alg ?? "ES256") as ProofAlgorithm,
+          status: "active",
+          displayName,
+          createdAt: at,
+          lastSeenAt: at,
+          userAgent: typeof userAgent === "string" ? userAgent.slice(0, 512) : null,
+          metadata,
+        },
+        limit,
+      );
+      if (result.outcome === "limit") {
+        throw new DeviceBindingError("ERR_DEVICE_LIMIT", "This user has reached the device limit", {
+          details: { maxDevices: limit?.maxDevices },
+        });
+      }
+      // Another call registered the same key first: it reported the new device, not this one.
+      if (result.outcome === "existing") return known(userId, result.device);
+      for (const device of result.evicted) emit({ type: "deleted", device, reason: "evicted" });
+      emit({ type: "registered", device: result.device });
+      emit({ type: "newDevice", device: result.device });
+      return { device: result.device, newDeviceDetected: true };
+    },
+
+    async isKnown(userId, proof) {
+      checkUserId(userId);
+      if (typeof proof?.jkt !== "string")
+        throw new TypeError("pass the VerifiedProof that verifyProof returned");
+      const device = await store.getDeviceByJkt(userId, proof.jkt);
+      if (!device) return { status: "unknown" };
+      if (device.status === "blocked") return { status: "blocked", device };
+      const seen = await touch(device);
+      emit({ type: "seen", device: seen });
+      return { status: "active", device: seen };
+    },
+
+    async list(userId) {
+      return store.listDevices(checkUserId(userId));
+    },
+
+    async get(userId, deviceId) {
+      checkUserId(userId);
+      if (typeof deviceId !== "string" || !DEVICE_ID.test(deviceId)) return null;
+      return store.getDevice(userId, deviceId);
+    },
+
+    async update(userId, deviceId, update) {
+      if (typeof update !== "object" || update === null)
+        invalid("update must be an object", "update");
+      const patch: { displayName?: string; metadata?: DeviceMetadata } = {};
+      if (update.displayName !== undefined) patch.displayName = checkName(update.displayName);
+      if (update.metadata !== undefined) patch.metadata = checkMetadata(update.metadata);
+      const device = await change(userId, deviceId, patch);
+      emit({ type: "updated", device });
+      return device;
+    },
+
+    async block(userId, deviceId) {
+      const device = await change(userId, deviceId, { status: "blocked" });
+      emit({ type: "blocked", device });
+      return device;
+    },
+
+    async unblock(userId, deviceId) {
+      const device = await change(userId, deviceId, { status: "active" });
+      emit({ type: "unblocked", device });
+      return device;
+    },
+
+    async delete(userId, deviceId) {
+      const device = await store.getDevice(checkUserId(userId), checkDeviceId(deviceId));
+      if (!device || !(await store.deleteDevice(userId, device.id))) {
+        throw new DeviceBindingError("ERR_DEVICE_NOT_FOUND", "No such device for this user");
+      }
+      emit({ type: "deleted", device, reason: "user" });
+    },
+  };
+}

@@ -1,0 +1,290 @@
+// The one conformance suite for DeviceStore and ReplayStore. Every adapter (memory, SQLite,
+// PostgreSQL, Redis) runs it against a real backend, a fresh store per test:
+//   runStoreConformanceSuite({ name: "sqlite", createStore: () => sqliteStore({ filename }) })
+import { afterEach, describe, expect, it } from "vitest";
+import type { Device, DeviceStore, ReplayStore } from "../device-store.js";
+
+type AnyStore = Partial<DeviceStore & ReplayStore> & { close?(): Promise<void> };
+
+export interface ConformanceOptions<S extends AnyStore> {
+  name: string;
+  /** A new, empty store for each test. */
+  createStore: () => S | Promise<S>;
+  /** Run the DeviceStore group. Switch off (with a comment why) for replay-only adapters. */
+  devices?: boolean;
+  /** Run the ReplayStore group. Switch off (with a comment why) for device-only adapters. */
+  replay?: boolean;
+}
+
+let counter = 0;
+
+/** A valid device with unique id and key, for tests. */
+export function makeTestDevice(overrides: Partial<Device> = {}): Device {
+  counter++;
+  const at = new Date(Date.UTC(2026, 0, 1, 12, 0, 0, 123) + counter);
+  const n = String(counter).padStart(6, "0");
+  return {
+    id: `dev_${n}_${Math.random().toString(36).slice(2, 10)}`,
+    userId: "user-1",
+    jkt: `jkt-${n}-${Math.random().toString(36).slice(2, 10)}`,
+    publicJwk: { kty: "EC", crv: "P-256", x: `x${n}`.padEnd(43, "A"), y: `y${n}`.padEnd(43, "B") },
+    alg: "ES256",
+    status: "active",
+    displayName: "Chrome on Linux",
+    createdAt: at,
+    lastSeenAt: at,
+    userAgent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0",
+    metadata: {},
+    ...overrides,
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function runStoreConformanceSuite<S extends AnyStore>(options: ConformanceOptions<S>): void {
+  const open: S[] = [];
+  async function fresh(): Promise<S> {
+    const store = await options.createStore();
+    open.push(store);
+    return store;
+  }
+  async function devices(): Promise<DeviceStore> {
+    return (await fresh()) as unknown as DeviceStore;
+  }
+
+  describe(`${options.name}: storage conformance`, () => {
+    afterEach(async () => {
+      for (const store of open.splice(0)) await store.close?.();
+    });
+
+    describe.runIf(options.devices !== false)("DeviceStore", () => {
+      it("stores a device and reads it back exactly, by id and by jkt", async () => {
+        const store = await devices();
+        const device = makeTestDevice({
+          displayName: "Firefox on macOS ✓",
+          userAgent: null,
+          metadata: {
+            plan: "pro",
+            nested: { list: [1, "two", null, true], emoji: "🔐", empty: {} },
+          },
+          publicJwk: { kty: "OKP", crv: "Ed25519", x: "x".repeat(43) },
+          alg: "EdDSA",
+          createdAt: new Date(1767225600123),
+          lastSeenAt: new Date(1767225609999),
+        });
+        const result = await store.insertDevice(device);
+        expect(result).toEqual({ outcome: "created", device, evicted: [] });
+        expect(await store.getDevice(device.userId, device.id)).toEqual(device);
+        expect(await store.getDeviceByJkt(device.userId, device.jkt)).toEqual(device);
+        const read = await store.getDevice(device.userId, device.id);
+        expect(read?.createdAt).toBeInstanceOf(Date);
+        expect(read?.createdAt.getTime()).toBe(1767225600123);
+      });
+
+      it("returns null for what does not exist", async () => {
+        const store = await devices();
+        expect(await store.getDevice("nobody", "nothing")).toBeNull();
+        expect(await store.getDeviceByJkt("nobody", "nothing")).toBeNull();
+        expect(await store.listDevices("nobody")).toEqual([]);
+        expect(await store.updateDevice("nobody", "nothing", { displayName: "x" })).toBeNull();
+        expect(await store.deleteDevice("nobody", "nothing")).toBe(false);
+      });
+
+      it("keeps the first device when the same key is inserted again for the user", async () => {
+        const store = await devices();
+        const first = makeTestDevice();
+        await store.insertDevice(first);
+        const again = makeTestDevice({ jkt: first.jkt, displayName: "Other" });
+        expect(await store.insertDevice(again)).toEqual({ outcome: "existing", device: first });
+        expect(await store.listDevices(first.userId)).toEqual([first]);
+        expect(await store.getDevice(first.userId, again.id)).toBeNull();
+      });
+
+      it("isolates users: one key may belong to two users, and no call crosses over", async () => {
+        const store = await devices();
+        const a = makeTestDevice({ userId: "alice" });
+        const b = makeTestDevice({ userId: "bob", jkt: a.jkt });
+        expect((await store.insertDevice(a)).outcome).toBe("created");
+        expect((await store.insertDevice(b)).outcome).toBe("created");
+        expect(await store.getDevice("bob", a.id)).toBeNull();
+        expect(await store.getDeviceByJkt("bob", a.jkt)).toEqual(b);
+        expect(await store.updateDevice("bob", a.id, { status: "blocked" })).toBeNull();
+        expect(await store.deleteDevice("bob", a.id)).toBe(false);
+        expect(await store.getDevice("alice", a.id)).toEqual(a);
+        expect(await store.listDevices("alice")).toEqual([a]);
+      });
+
+      it("lists a user's devices oldest first, ties by id", async () => {
+        const store = await devices();
+        const t = new Date(1767225600000);
+        const later = makeTestDevice({ createdAt: new Date(t.getTime() + 5000) });
+        const tieB = makeTestDevice({ id: "b-tie", createdAt: t });
+        const tieA = makeTestDevice({ id: "a-tie", createdAt: t });
+        for (const d of [later, tieB, tieA]) await store.insertDevice(d);
+        expect((await store.listDevices("user-1")).map((d) => d.id)).toEqual([
+          "a-tie",
+          "b-tie",
+          later.id,
+        ]);
+      });
+
+      it("updates only the members given and replaces metadata whole", async () => {
+        const store = await devices();
+        const device = makeTestDevice({ metadata: { a: 1, b: 2 } });
+        await store.insertDevice(device);
+        const seen = new Date(device.lastSeenAt.getTime() + 61_001);
+        const updated = await store.updateDevice(device.userId, device.id, {
+          displayName: "Work laptop",
+          metadata: { c: [3] },
+          lastSeenAt: seen,
+        });
+        const expected = {
+          ...device,
+          displayName: "Work laptop",
+          metadata: { c: [3] },
+          lastSeenAt: seen,
+        };
+        expect(updated).toEqual(expected);
+        expect(await store.getDevice(device.userId, device.id)).toEqual(expected);
+        const blocked = await store.updateDevice(device.userId, device.id, { status: "blocked" });
+        expect(blocked).toEqual({ ...expected, status: "blocked" });
+        expect(await store.updateDevice(device.userId, device.id, {})).toEqual({
+          ...expected,
+          status: "blocked",
+        });
+      });
+
+      it("deletes once, and the key can then be registered afresh", async () => {
+        const store = await devices();
+        const device = makeTestDevice();
+        await store.insertDevice(device);
+        expect(await store.deleteDevice(device.userId, device.id)).toBe(true);
+        expect(await store.deleteDevice(device.userId, device.id)).toBe(false);
+        expect(await store.getDeviceByJkt(device.userId, device.jkt)).toBeNull();
+        const again = makeTestDevice({ jkt: device.jkt });
+        expect((await store.insertDevice(again)).outcome).toBe("created");
+      });
+
+      it("rejects a new device at the limit, but still finds an existing key", async () => {
+        const store = await devices();
+        const limit = { maxDevices: 2, onLimit: "reject" } as const;
+        const [a, b, c] = [makeTestDevice(), makeTestDevice(), makeTestDevice()];
+        expect((await store.insertDevice(a as Device, limit)).outcome).toBe("created");
+        expect((await store.insertDevice(b as Device, limit)).outcome).toBe("created");
+        expect(await store.insertDevice(c as Device, limit)).toEqual({ outcome: "limit" });
+        expect((await store.insertDevice(makeTestDevice({ jkt: a?.jkt }), limit)).outcome).toBe(
+          "existing",
+        );
+        expect((await store.listDevices("user-1")).map((d) => d.id)).toEqual([a?.id, b?.id]);
+      });
+
+      it("evicts the least recently seen devices at the limit", async () => {
+        const store = await devices();
+        const limit = { maxDevices: 2, onLimit: "evict-least-recently-seen" } as const;
+        const t = 1767225600000;
+        const a = makeTestDevice({ createdAt: new Date(t), lastSeenAt: new Date(t + 9000) });
+        const b = makeTestDevice({ createdAt: new Date(t + 1), lastSeenAt: new Date(t + 1000) });
+        await store.insertDevice(a, limit);
+        await store.insertDevice(b, limit);
+        const c = makeTestDevice({ createdAt: new Date(t + 2), lastSeenAt: new Date(t + 2) });
+        expect(await store.insertDevice(c, limit)).toEqual({
+          outcome: "created",
+          device: c,
+          evicted: [b],
+        });
+        expect((await store.listDevices("user-1")).map((d) => d.id)).toEqual([a.id, c.id]);
+        const single = { maxDevices: 1, onLimit: "evict-least-recently-seen" } as const;
+        const d = makeTestDevice({ createdAt: new Date(t + 3), lastSeenAt: new Date(t + 3) });
+        const result = await store.insertDevice(d, single);
+        expect(result.outcome).toBe("created");
+        expect(result.outcome === "created" && result.evicted.map((x) => x.id).sort()).toEqual(
+          [a.id, c.id].sort(),
+        );
+        expect(await store.listDevices("user-1")).toEqual([d]);
+      });
+
+      it("lets exactly one of 20 concurrent inserts of one key create it", async () => {
+        const store = await devices();
+        const template = makeTestDevice();
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () =>
+            store.insertDevice(makeTestDevice({ jkt: template.jkt })),
+          ),
+        );
+        const created = results.filter((r) => r.outcome === "created");
+        expect(created).toHaveLength(1);
+        const winner = created[0]?.outcome === "created" ? created[0].device : null;
+        for (const r of results) if (r.outcome === "existing") expect(r.device.id).toBe(winner?.id);
+        expect(await store.listDevices("user-1")).toHaveLength(1);
+      });
+
+      it("enforces the limit atomically under 10 concurrent inserts of new keys", async () => {
+        const store = await devices();
+        const limit = { maxDevices: 3, onLimit: "reject" } as const;
+        const results = await Promise.all(
+          Array.from({ length: 10 }, () => store.insertDevice(makeTestDevice(), limit)),
+        );
+        expect(results.filter((r) => r.outcome === "created")).toHaveLength(3);
+        expect(results.filter((r) => r.outcome === "limit")).toHaveLength(7);
+        expect(await store.listDevices("user-1")).toHaveLength(3);
+      });
+
+      it("returns copies: changing a returned device changes nothing stored", async () => {
+        const store = await devices();
+        const device = makeTestDevice({ metadata: { a: { b: 1 } } });
+        const { device: returned } = (await store.insertDevice(device)) as { device: Device };
+        returned.displayName = "mutated";
+        (returned.metadata.a as { b: number }).b = 2;
+        const read = (await store.getDevice(device.userId, device.id)) as Device;
+        expect(read.displayName).toBe(device.displayName);
+        expect(read.metadata).toEqual({ a: { b: 1 } });
+      });
+    });
+
+    describe.runIf(options.replay !== false)("ReplayStore", () => {
+      async function replay(): Promise<ReplayStore> {
+        return (await fresh()) as unknown as ReplayStore;
+      }
+
+      it("consumes a key once until it expires", async () => {
+        const store = await replay();
+        const until = Date.now() + 60_000;
+        expect(await store.consume("jti:a:1", until)).toBe(true);
+        expect(await store.consume("jti:a:1", until)).toBe(false);
+        expect(await store.consume("jti:a:2", until)).toBe(true);
+      });
+
+      it("accepts a key again after it expired", async () => {
+        const store = await replay();
+        expect(await store.consume("short", Date.now() + 150)).toBe(true);
+        expect(await store.consume("short", Date.now() + 150)).toBe(false);
+        await sleep(400);
+        expect(await store.consume("short", Date.now() + 60_000)).toBe(true);
+        expect(await store.consume("short", Date.now() + 60_000)).toBe(false);
+      });
+
+      it("lets exactly one of 20 concurrent consumes of one key win", async () => {
+        const store = await replay();
+        const until = Date.now() + 60_000;
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () => store.consume("race", until)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+
+      it("handles long and non-ASCII keys", async () => {
+        const store = await replay();
+        const key = `jti:${"k".repeat(300)}:é🔑`;
+        expect(await store.consume(key, Date.now() + 60_000)).toBe(true);
+        expect(await store.consume(key, Date.now() + 60_000)).toBe(false);
+        expect(await store.consume(`${key}x`, Date.now() + 60_000)).toBe(true);
+      });
+    });
+
+    it("closes safely, twice", async () => {
+      const store = await fresh();
+      await store.close?.();
+      await store.close?.();
+    });
+  });
+}
