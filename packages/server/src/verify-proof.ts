@@ -140,13 +140,10 @@ export function readProofHeader(headers: HeadersLike): string {
     value = (headers as Headers).get(DPOP_HEADER);
   } else {
     const record = headers as Record<string, string | readonly string[] | undefined>;
-    value = record.dpop;
-    if (value === undefined) {
-      for (const key of Object.keys(record)) {
-        if (key.toLowerCase() === "dpop") {
-          if (value !== undefined) fail("ERR_PROOF_MULTIPLE", "More than one DPoP header");
-          value = record[key];
-        }
+    for (const key in record) {
+      if (key.length === 4 && key.toLowerCase() === "dpop" && record[key] !== undefined) {
+        if (value !== undefined) fail("ERR_PROOF_MULTIPLE", "More than one DPoP header");
+        value = record[key];
       }
     }
   }

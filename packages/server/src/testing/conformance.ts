@@ -19,7 +19,7 @@ export interface ConformanceOptions<S extends AnyStore> {
 let counter = 0;
 
 /** A valid device with unique id and key, for tests. */
-export function makeTestDevice(overrides: Partial<Device> = {}): Device {
+export function makeDeviceRecord(overrides: Partial<Device> = {}): Device {
   counter++;
   const at = new Date(Date.UTC(2026, 0, 1, 12, 0, 0, 123) + counter);
   const n = String(counter).padStart(6, "0");
@@ -60,7 +60,7 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
     describe.runIf(options.devices !== false)("DeviceStore", () => {
       it("stores a device and reads it back exactly, by id and by jkt", async () => {
         const store = await devices();
-        const device = makeTestDevice({
+        const device = makeDeviceRecord({
           displayName: "Firefox on macOS ✓",
           userAgent: null,
           metadata: {
@@ -92,9 +92,9 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
 
       it("keeps the first device when the same key is inserted again for the user", async () => {
         const store = await devices();
-        const first = makeTestDevice();
+        const first = makeDeviceRecord();
         await store.insertDevice(first);
-        const again = makeTestDevice({ jkt: first.jkt, displayName: "Other" });
+        const again = makeDeviceRecord({ jkt: first.jkt, displayName: "Other" });
         expect(await store.insertDevice(again)).toEqual({ outcome: "existing", device: first });
         expect(await store.listDevices(first.userId)).toEqual([first]);
         expect(await store.getDevice(first.userId, again.id)).toBeNull();
@@ -102,8 +102,8 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
 
       it("isolates users: one key may belong to two users, and no call crosses over", async () => {
         const store = await devices();
-        const a = makeTestDevice({ userId: "alice" });
-        const b = makeTestDevice({ userId: "bob", jkt: a.jkt });
+        const a = makeDeviceRecord({ userId: "alice" });
+        const b = makeDeviceRecord({ userId: "bob", jkt: a.jkt });
         expect((await store.insertDevice(a)).outcome).toBe("created");
         expect((await store.insertDevice(b)).outcome).toBe("created");
         expect(await store.getDevice("bob", a.id)).toBeNull();
@@ -117,9 +117,9 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
       it("lists a user's devices oldest first, ties by id", async () => {
         const store = await devices();
         const t = new Date(1767225600000);
-        const later = makeTestDevice({ createdAt: new Date(t.getTime() + 5000) });
-        const tieB = makeTestDevice({ id: "b-tie", createdAt: t });
-        const tieA = makeTestDevice({ id: "a-tie", createdAt: t });
+        const later = makeDeviceRecord({ createdAt: new Date(t.getTime() + 5000) });
+        const tieB = makeDeviceRecord({ id: "b-tie", createdAt: t });
+        const tieA = makeDeviceRecord({ id: "a-tie", createdAt: t });
         for (const d of [later, tieB, tieA]) await store.insertDevice(d);
         expect((await store.listDevices("user-1")).map((d) => d.id)).toEqual([
           "a-tie",
@@ -130,7 +130,7 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
 
       it("updates only the members given and replaces metadata whole", async () => {
         const store = await devices();
-        const device = makeTestDevice({ metadata: { a: 1, b: 2 } });
+        const device = makeDeviceRecord({ metadata: { a: 1, b: 2 } });
         await store.insertDevice(device);
         const seen = new Date(device.lastSeenAt.getTime() + 61_001);
         const updated = await store.updateDevice(device.userId, device.id, {
@@ -156,23 +156,23 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
 
       it("deletes once, and the key can then be registered afresh", async () => {
         const store = await devices();
-        const device = makeTestDevice();
+        const device = makeDeviceRecord();
         await store.insertDevice(device);
         expect(await store.deleteDevice(device.userId, device.id)).toBe(true);
         expect(await store.deleteDevice(device.userId, device.id)).toBe(false);
         expect(await store.getDeviceByJkt(device.userId, device.jkt)).toBeNull();
-        const again = makeTestDevice({ jkt: device.jkt });
+        const again = makeDeviceRecord({ jkt: device.jkt });
         expect((await store.insertDevice(again)).outcome).toBe("created");
       });
 
       it("rejects a new device at the limit, but still finds an existing key", async () => {
         const store = await devices();
         const limit = { maxDevices: 2, onLimit: "reject" } as const;
-        const [a, b, c] = [makeTestDevice(), makeTestDevice(), makeTestDevice()];
+        const [a, b, c] = [makeDeviceRecord(), makeDeviceRecord(), makeDeviceRecord()];
         expect((await store.insertDevice(a as Device, limit)).outcome).toBe("created");
         expect((await store.insertDevice(b as Device, limit)).outcome).toBe("created");
         expect(await store.insertDevice(c as Device, limit)).toEqual({ outcome: "limit" });
-        expect((await store.insertDevice(makeTestDevice({ jkt: a?.jkt }), limit)).outcome).toBe(
+        expect((await store.insertDevice(makeDeviceRecord({ jkt: a?.jkt }), limit)).outcome).toBe(
           "existing",
         );
         expect((await store.listDevices("user-1")).map((d) => d.id)).toEqual([a?.id, b?.id]);
@@ -182,11 +182,11 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
         const store = await devices();
         const limit = { maxDevices: 2, onLimit: "evict-least-recently-seen" } as const;
         const t = 1767225600000;
-        const a = makeTestDevice({ createdAt: new Date(t), lastSeenAt: new Date(t + 9000) });
-        const b = makeTestDevice({ createdAt: new Date(t + 1), lastSeenAt: new Date(t + 1000) });
+        const a = makeDeviceRecord({ createdAt: new Date(t), lastSeenAt: new Date(t + 9000) });
+        const b = makeDeviceRecord({ createdAt: new Date(t + 1), lastSeenAt: new Date(t + 1000) });
         await store.insertDevice(a, limit);
         await store.insertDevice(b, limit);
-        const c = makeTestDevice({ createdAt: new Date(t + 2), lastSeenAt: new Date(t + 2) });
+        const c = makeDeviceRecord({ createdAt: new Date(t + 2), lastSeenAt: new Date(t + 2) });
         expect(await store.insertDevice(c, limit)).toEqual({
           outcome: "created",
           device: c,
@@ -194,7 +194,7 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
         });
         expect((await store.listDevices("user-1")).map((d) => d.id)).toEqual([a.id, c.id]);
         const single = { maxDevices: 1, onLimit: "evict-least-recently-seen" } as const;
-        const d = makeTestDevice({ createdAt: new Date(t + 3), lastSeenAt: new Date(t + 3) });
+        const d = makeDeviceRecord({ createdAt: new Date(t + 3), lastSeenAt: new Date(t + 3) });
         const result = await store.insertDevice(d, single);
         expect(result.outcome).toBe("created");
         expect(result.outcome === "created" && result.evicted.map((x) => x.id).sort()).toEqual(
@@ -205,10 +205,10 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
 
       it("lets exactly one of 20 concurrent inserts of one key create it", async () => {
         const store = await devices();
-        const template = makeTestDevice();
+        const template = makeDeviceRecord();
         const results = await Promise.all(
           Array.from({ length: 20 }, () =>
-            store.insertDevice(makeTestDevice({ jkt: template.jkt })),
+            store.insertDevice(makeDeviceRecord({ jkt: template.jkt })),
           ),
         );
         const created = results.filter((r) => r.outcome === "created");
@@ -222,7 +222,7 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
         const store = await devices();
         const limit = { maxDevices: 3, onLimit: "reject" } as const;
         const results = await Promise.all(
-          Array.from({ length: 10 }, () => store.insertDevice(makeTestDevice(), limit)),
+          Array.from({ length: 10 }, () => store.insertDevice(makeDeviceRecord(), limit)),
         );
         expect(results.filter((r) => r.outcome === "created")).toHaveLength(3);
         expect(results.filter((r) => r.outcome === "limit")).toHaveLength(7);
@@ -231,7 +231,7 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
 
       it("returns copies: changing a returned device changes nothing stored", async () => {
         const store = await devices();
-        const device = makeTestDevice({ metadata: { a: { b: 1 } } });
+        const device = makeDeviceRecord({ metadata: { a: { b: 1 } } });
         const { device: returned } = (await store.insertDevice(device)) as { device: Device };
         returned.displayName = "mutated";
         (returned.metadata.a as { b: number }).b = 2;

@@ -1,6 +1,8 @@
-// @devicebound/server/testing: the storage conformance suite every adapter runs.
+// @devicebound/server/testing: the storage conformance suite every adapter runs, and a
+// software device that signs proofs, for testing routes without a browser.
 export {
   type ConformanceOptions,
-  makeTestDevice,
+  makeDeviceRecord,
   runStoreConformanceSuite,
 } from "./conformance.js";
+export { createTestDevice, type TestDevice, type TestProofInput } from "./test-device.js";
