@@ -195,7 +195,7 @@ export function createRegistry(options: RegistryOptions): DeviceRegistry {
     return device;
   }
 
-  async function known(userId: string, device: Device): Promise<RegisterResult> {
+  async function known(device: Device): Promise<RegisterResult> {
     if (device.status === "blocked") {
       throw new DeviceBindingError("ERR_DEVICE_BLOCKED", "This device is blocked", {
         details: { deviceId: device.id },
@@ -218,7 +218,7 @@ export function createRegistry(options: RegistryOptions): DeviceRegistry {
         registerOptions.metadata === undefined ? {} : checkMetadata(registerOptions.metadata);
 
       const existing = await store.getDeviceByJkt(userId, jkt);
-      if (existing) return known(userId, existing);
+      if (existing) return known(existing);
 
       const at = new Date(now());
       const result = await store.insertDevice(
@@ -243,7 +243,7 @@ export function createRegistry(options: RegistryOptions): DeviceRegistry {
         });
       }
       // Another call registered the same key first: it reported the new device, not this one.
-      if (result.outcome === "existing") return known(userId, result.device);
+      if (result.outcome === "existing") return known(result.device);
       for (const device of result.evicted) emit({ type: "deleted", device, reason: "evicted" });
       emit({ type: "registered", device: result.device });
       emit({ type: "newDevice", device: result.device });

@@ -84,7 +84,7 @@ describe("verifyProof: pinned decisions", () => {
   });
 
   it("compares htu with the request URL when no public origin is configured", async () => {
-    const f = await setup({ publicOrigin: undefined });
+    const f = await setup({ publicOrigin: [] });
     const proof = await f.proof({ url: "http://localhost:3000/api/items" });
     await expect(
       f.binding.verifyProof(proof, { method: "GET", url: "http://localhost:3000/api/items?x" }),

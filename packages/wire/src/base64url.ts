@@ -31,7 +31,7 @@ export function base64urlEncode(bytes: Uint8Array): string {
 }
 
 /** Decodes strict base64url; returns `null` for anything that is not its one canonical spelling. */
-export function base64urlDecode(text: string): Uint8Array | null {
+export function base64urlDecode(text: string): Uint8Array<ArrayBuffer> | null {
   const len = text.length;
   if (len % 4 === 1) return null;
   const out = new Uint8Array(Math.floor((len * 3) / 4));
@@ -55,6 +55,6 @@ export function base64urlDecode(text: string): Uint8Array | null {
 }
 
 const encoder = new TextEncoder();
-export function utf8(text: string): Uint8Array {
+export function utf8(text: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(text);
 }

@@ -1,0 +1,211 @@
+import { describe, expect, it } from "vitest";
+import type { DeviceStore } from "./device-store.js";
+import type { DeviceEvent } from "./events.js";
+import { memoryStore } from "./memory-store.js";
+import { createRegistry, type RegistryOptions } from "./registry.js";
+import type { VerifiedProof } from "./verified-proof.js";
+
+let keys = 0;
+function proof(overrides: Partial<VerifiedProof> = {}): VerifiedProof {
+  keys++;
+  return {
+    jkt: `jkt-${keys}`,
+    jwk: { kty: "EC", crv: "P-256", x: `x${keys}`, y: `y${keys}` },
+    alg: "ES256",
+    claims: { jti: "j", htm: "GET", htu: "https://a.example/", iat: 0 },
+    userAgent:
+      "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
+    ipAddress: null,
+    ...overrides,
+  };
+}
+
+function registry(options: Partial<RegistryOptions> = {}) {
+  let now = Date.UTC(2026, 10, 24);
+  const events: DeviceEvent[] = [];
+  const store = memoryStore();
+  const reg = createRegistry({
+    store,
+    now: () => now,
+    onEvent: (e) => void events.push(e),
+    ...options,
+  });
+  return { reg, store, events, advance: (ms: number) => (now += ms), now: () => now };
+}
+
+describe("register", () => {
+  it("registers a new device once, with a name from the User-Agent, then knows it", async () => {
+    const { reg, events } = registry();
+    const p = proof();
+    const first = await reg.register("alice", p);
+    expect(first.newDeviceDetected).toBe(true);
+    expect(first.device).toMatchObject({
+      userId: "alice",
+      jkt: p.jkt,
+      status: "active",
+      displayName: "Chrome on macOS",
+      metadata: {},
+    });
+    expect(first.device.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    const again = await reg.register("alice", p, { displayName: "ignored for a known device" });
+    expect(again).toMatchObject({
+      newDeviceDetected: false,
+      device: { id: first.device.id, displayName: "Chrome on macOS" },
+    });
+    expect(events.map((e) => e.type)).toEqual(["registered", "newDevice", "seen"]);
+  });
+
+  it("reports a new device exactly once when 20 registrations of one key race", async () => {
+    const { reg, store } = registry();
+    const p = proof();
+    const results = await Promise.all(Array.from({ length: 20 }, () => reg.register("alice", p)));
+    expect(results.filter((r) => r.newDeviceDetected)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.device.id)).size).toBe(1);
+    expect(await store.listDevices("alice")).toHaveLength(1);
+  });
+
+  it("keeps a blocked device blocked when it registers again", async () => {
+    const { reg } = registry();
+    const p = proof();
+    const { device } = await reg.register("alice", p);
+    await reg.block("alice", device.id);
+    await expect(reg.register("alice", p)).rejects.toMatchObject({ code: "ERR_DEVICE_BLOCKED" });
+    expect((await reg.get("alice", device.id))?.status).toBe("blocked");
+  });
+
+  it("scopes keys per user", async () => {
+    const { reg } = registry();
+    const p = proof();
+    const a = await reg.register("alice", p);
+    const b = await reg.register("bob", p);
+    expect(b.newDeviceDetected).toBe(true);
+    expect(await reg.get("bob", a.device.id)).toBeNull();
+    await expect(reg.block("bob", a.device.id)).rejects.toMatchObject({
+      code: "ERR_DEVICE_NOT_FOUND",
+    });
+    await expect(reg.delete("bob", a.device.id)).rejects.toMatchObject({
+      code: "ERR_DEVICE_NOT_FOUND",
+    });
+    await expect(reg.update("bob", a.device.id, { displayName: "mine" })).rejects.toMatchObject({
+      code: "ERR_DEVICE_NOT_FOUND",
+    });
+    expect((await reg.get("alice", a.device.id))?.status).toBe("active");
+  });
+
+  it("refuses a new device at the limit, or removes the least recently seen", async () => {
+    const strict = registry({ maxDevicesPerUser: 1 });
+    await strict.reg.register("alice", proof());
+    await expect(strict.reg.register("alice", proof())).rejects.toMatchObject({
+      code: "ERR_DEVICE_LIMIT",
+    });
+
+    const single = registry({ maxDevicesPerUser: 1, onDeviceLimit: "remove-least-recently-seen" });
+    const old = await single.reg.register("alice", proof());
+    single.advance(1000);
+    const fresh = await single.reg.register("alice", proof());
+    expect((await single.reg.list("alice")).map((d) => d.id)).toEqual([fresh.device.id]);
+    expect(single.events).toContainEqual({
+      type: "deleted",
+      device: old.device,
+      reason: "evicted",
+    });
+  });
+
+  it("validates what comes from the network", async () => {
+    const { reg } = registry();
+    for (const userId of ["", "x".repeat(300), "a\nb", 42]) {
+      await expect(reg.register(userId as string, proof())).rejects.toMatchObject({
+        code: "ERR_INVALID_INPUT",
+      });
+    }
+    for (const displayName of ["", "   ", "x".repeat(101), "bad\u0000name"]) {
+      await expect(reg.register("alice", proof(), { displayName })).rejects.toMatchObject({
+        code: "ERR_INVALID_INPUT",
+      });
+    }
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    for (const metadata of [[], "x", cyclic, { big: "x".repeat(9000) }, { n: 1n }]) {
+      await expect(
+        reg.register("alice", proof(), { metadata: metadata as never }),
+      ).rejects.toMatchObject({ code: "ERR_INVALID_INPUT" });
+    }
+    await expect(reg.block("alice", "../etc")).rejects.toMatchObject({ code: "ERR_INVALID_INPUT" });
+    expect(await reg.get("alice", "../etc")).toBeNull();
+    await expect(reg.register("alice", {} as never)).rejects.toBeInstanceOf(TypeError);
+  });
+
+  it("throws TypeError for misconfiguration", () => {
+    expect(() => createRegistry({ store: {} as DeviceStore })).toThrow(TypeError);
+    expect(() => createRegistry({ store: memoryStore(), maxDevicesPerUser: 0 })).toThrow(TypeError);
+    expect(() =>
+      createRegistry({
+        store: memoryStore(),
+        maxDevicesPerUser: 2,
+        onDeviceLimit: "drop" as never,
+      }),
+    ).toThrow(TypeError);
+  });
+});
+
+describe("isKnown", () => {
+  it("answers unknown, active or blocked, and moves lastSeenAt at most once a minute", async () => {
+    const { reg, advance, now } = registry();
+    const p = proof();
+    expect(await reg.isKnown("alice", p)).toEqual({ status: "unknown" });
+    const { device } = await reg.register("alice", p);
+    advance(30_000);
+    expect((await reg.isKnown("alice", p)).device?.lastSeenAt).toEqual(device.lastSeenAt);
+    advance(31_000);
+    const seen = await reg.isKnown("alice", p);
+    expect(seen.status).toBe("active");
+    expect(seen.device?.lastSeenAt.getTime()).toBe(now());
+    await reg.block("alice", device.id);
+    expect((await reg.isKnown("alice", p)).status).toBe("blocked");
+    await reg.unblock("alice", device.id);
+    expect((await reg.isKnown("alice", p)).status).toBe("active");
+  });
+});
+
+describe("manage", () => {
+  it("lists, renames, sets metadata, blocks, unblocks and deletes with events", async () => {
+    const { reg, events, advance } = registry();
+    const a = (await reg.register("alice", proof())).device;
+    advance(1000);
+    const b = (
+      await reg.register("alice", proof(), { displayName: "  Phone  ", metadata: { k: 1 } })
+    ).device;
+    expect(b.displayName).toBe("Phone");
+    expect((await reg.list("alice")).map((d) => d.id)).toEqual([a.id, b.id]);
+    const renamed = await reg.update("alice", a.id, {
+      displayName: "Work laptop",
+      metadata: { team: "ops" },
+    });
+    expect(renamed).toMatchObject({ displayName: "Work laptop", metadata: { team: "ops" } });
+    expect((await reg.block("alice", a.id)).status).toBe("blocked");
+    expect((await reg.unblock("alice", a.id)).status).toBe("active");
+    await reg.delete("alice", a.id);
+    expect(await reg.get("alice", a.id)).toBeNull();
+    await expect(reg.delete("alice", a.id)).rejects.toMatchObject({ code: "ERR_DEVICE_NOT_FOUND" });
+    expect(events.map((e) => e.type).slice(-4)).toEqual([
+      "updated",
+      "blocked",
+      "unblocked",
+      "deleted",
+    ]);
+  });
+
+  it("is not failed by a throwing or rejecting event handler", async () => {
+    for (const onEvent of [
+      () => {
+        throw new Error("bug");
+      },
+      () => Promise.reject(new Error("bug")),
+    ]) {
+      const { reg } = registry({ onEvent });
+      await expect(reg.register("alice", proof())).resolves.toMatchObject({
+        newDeviceDetected: true,
+      });
+    }
+  });
+});
