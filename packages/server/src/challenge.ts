@@ -8,7 +8,7 @@ import {
   DeviceBindingError,
   utf8,
 } from "@devicebound/wire";
-import { type CryptoBackend, timingSafeEqual } from "./crypto-backend.js";
+import { type CryptoBackend, LruCache, timingSafeEqual } from "./crypto-backend.js";
 
 const VERSION = 1;
 const FLAG_IP = 1;
@@ -79,6 +79,9 @@ export function challengeIssuer(
   ttlSeconds: number,
 ): ChallengeIssuer {
   const signingKey = secrets[0] as Uint8Array;
+  // Challenges are reused by many proofs: remember which strings already passed the MAC check.
+  // Expiry and binding are still checked on every use.
+  const authenticated = new LruCache<string, true>(4096);
   return {
     async create(ctx, nowMs) {
       const flags = (ctx.ipAddress ? FLAG_IP : 0) | (ctx.userAgent ? FLAG_UA : 0);
@@ -109,12 +112,15 @@ export function challengeIssuer(
         throw invalid();
       const payload = bytes.subarray(0, payloadLength);
       const tag = bytes.subarray(payloadLength);
-      let authentic = false;
-      for (const key of secrets) {
-        // Check every key, so timing does not tell which one matched.
-        if (timingSafeEqual(await mac(crypto, key, payload), tag)) authentic = true;
+      if (authenticated.get(challenge) === undefined) {
+        let authentic = false;
+        for (const key of secrets) {
+          // Check every key, so timing does not tell which one matched.
+          if (timingSafeEqual(await mac(crypto, key, payload), tag)) authentic = true;
+        }
+        if (!authentic) throw invalid();
+        authenticated.set(challenge, true);
       }
-      if (!authentic) throw invalid();
 
       const expiresAtSeconds = new DataView(bytes.buffer, bytes.byteOffset).getUint32(2);
       if (nowMs >= expiresAtSeconds * 1000) {

@@ -18,8 +18,8 @@ import {
   challengeIssuer,
   readSecrets,
 } from "./challenge.js";
-import type { CryptoBackend, SignatureAlgorithm } from "./crypto-backend.js";
-import type { ReplayStore } from "./device-store.js";
+import { type CryptoBackend, LruCache, type SignatureAlgorithm } from "./crypto-backend.js";
+import type { PublicJwk, ReplayStore } from "./device-store.js";
 import type { DeviceEventHandler } from "./events.js";
 import { readPublicJwk, thumbprint } from "./jwk.js";
 import { parseStrictJsonObject } from "./strict-json.js";
@@ -87,6 +87,13 @@ export interface ProofVerifier {
     options: VerifyProofOptions,
   ): Promise<VerifiedProof>;
   verifyRequest(request: RequestLike, options?: VerifyRequestOptions): Promise<VerifiedProof>;
+}
+
+interface CheckedHeader {
+  alg: SignatureAlgorithm;
+  headerAlg: ProofAlgorithm;
+  jwk: PublicJwk;
+  canonical: string;
 }
 
 const ALG_NAMES: Record<string, SignatureAlgorithm> = {
@@ -229,6 +236,41 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
     }
   }
 
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const headers = new LruCache<string, CheckedHeader>(10_000);
+  const thumbprints = new LruCache<string, string>(10_000);
+
+  function readHeader(segment: string): CheckedHeader {
+    const bytes = base64urlDecode(segment);
+    if (bytes === null) fail("ERR_PROOF_MALFORMED", "The proof is not strict base64url");
+    let header: Record<string, unknown>;
+    try {
+      header = parseStrictJsonObject(decoder.decode(bytes));
+    } catch (cause) {
+      throw new DeviceBindingError("ERR_PROOF_MALFORMED", "The proof's header is not strict JSON", {
+        cause,
+      });
+    }
+    if (header.typ !== DPOP_JWT_TYP) fail("ERR_PROOF_TYP", `typ must be "${DPOP_JWT_TYP}"`);
+    if (typeof header.alg !== "string" || !algorithms.has(header.alg)) {
+      fail("ERR_PROOF_ALG", "alg is not accepted", {
+        alg: typeof header.alg === "string" ? header.alg.slice(0, 32) : null,
+      });
+    }
+    // No JWS extension is understood, so any crit is refused (RFC 7515 section 4.1.11).
+    if (header.crit !== undefined)
+      fail("ERR_PROOF_CRIT", "crit names extensions this verifier does not support");
+    const alg = ALG_NAMES[header.alg] as SignatureAlgorithm;
+    // jku, x5u, x5c and kid are never dereferenced: the key is always the embedded jwk.
+    const checked = {
+      alg,
+      headerAlg: header.alg as ProofAlgorithm,
+      ...readPublicJwk(header.jwk, alg),
+    };
+    headers.set(segment, checked);
+    return checked;
+  }
+
   async function verify(
     proof: string | null | undefined,
     url: URL,
@@ -247,39 +289,24 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
     ) {
       fail("ERR_PROOF_MALFORMED", "The proof is not a compact JWS");
     }
-    const headerBytes = base64urlDecode(proof.slice(0, firstDot));
+    const headerSegment = proof.slice(0, firstDot);
     const payloadBytes = base64urlDecode(proof.slice(firstDot + 1, lastDot));
     const signature = base64urlDecode(proof.slice(lastDot + 1));
-    if (headerBytes === null || payloadBytes === null || signature === null) {
+    if (payloadBytes === null || signature === null)
       fail("ERR_PROOF_MALFORMED", "The proof is not strict base64url");
-    }
-    let header: Record<string, unknown>;
+    // All proofs of one key share one header: read and check it once, then reuse the result.
+    const { alg, headerAlg, jwk, canonical } =
+      headers.get(headerSegment) ?? readHeader(headerSegment);
     let claims: Record<string, unknown>;
     try {
-      const decoder = new TextDecoder("utf-8", { fatal: true });
-      header = parseStrictJsonObject(decoder.decode(headerBytes));
       claims = parseStrictJsonObject(decoder.decode(payloadBytes));
     } catch (cause) {
       throw new DeviceBindingError(
         "ERR_PROOF_MALFORMED",
-        "The proof's header or claims are not strict JSON",
+        "The proof's claims are not strict JSON",
         { cause },
       );
     }
-
-    // JOSE header.
-    if (header.typ !== DPOP_JWT_TYP) fail("ERR_PROOF_TYP", `typ must be "${DPOP_JWT_TYP}"`);
-    if (typeof header.alg !== "string" || !algorithms.has(header.alg)) {
-      fail("ERR_PROOF_ALG", "alg is not accepted", {
-        alg: typeof header.alg === "string" ? header.alg.slice(0, 32) : null,
-      });
-    }
-    const alg = ALG_NAMES[header.alg] as SignatureAlgorithm;
-    // No JWS extension is understood, so any crit is refused (RFC 7515 section 4.1.11).
-    if (header.crit !== undefined)
-      fail("ERR_PROOF_CRIT", "crit names extensions this verifier does not support");
-    // jku, x5u, x5c and kid are never dereferenced: the key is always the embedded jwk.
-    const { jwk, canonical } = readPublicJwk(header.jwk, alg);
 
     // Claims.
     const { jti, htm, htu, iat, nonce, ath } = claims;
@@ -326,7 +353,11 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
       });
     }
     if (!valid) fail("ERR_PROOF_SIGNATURE", "The signature does not verify");
-    const jkt = await thumbprint(crypto, canonical);
+    let jkt = thumbprints.get(canonical);
+    if (jkt === undefined) {
+      jkt = await thumbprint(crypto, canonical);
+      thumbprints.set(canonical, jkt);
+    }
 
     // Only now, with every check passed, record the jti (and the challenge, when single-use).
     await consumeOnce(
@@ -349,7 +380,7 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
     return {
       jkt,
       jwk,
-      alg: header.alg as ProofAlgorithm,
+      alg: headerAlg,
       claims: { ...claims } as ProofClaims,
       userAgent: opts.userAgent ?? null,
       ipAddress: opts.ipAddress ?? null,
