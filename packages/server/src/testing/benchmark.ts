@@ -1,0 +1,98 @@
+// One benchmark for every storage adapter: the registry's register and isKnown and the replay
+// store's consume, timed one call at a time over a store already holding `devices` devices.
+import type { DeviceStore, ReplayStore } from "../device-store.js";
+import { createRegistry } from "../registry.js";
+import type { VerifiedProof } from "../verified-proof.js";
+
+export interface StoreBenchmarkOptions {
+  store: DeviceStore & ReplayStore;
+  /** Devices stored before timing starts. Default 10 000. */
+  devices?: number;
+  /** Calls timed per operation. Default 2 000. */
+  operations?: number;
+}
+
+export interface StoreBenchmarkRow {
+  name: string;
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+function fakeProof(i: number, run: string): VerifiedProof {
+  const id = `${run}-${i}`;
+  return {
+    jkt: `jkt-${id}`,
+    jwk: { kty: "EC", crv: "P-256", x: `x-${id}`.padEnd(43, "A"), y: `y-${id}`.padEnd(43, "B") },
+    alg: "ES256",
+    claims: { jti: id, htm: "GET", htu: "https://bench.example/", iat: 0 },
+    userAgent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0",
+    ipAddress: null,
+  };
+}
+
+async function time(
+  name: string,
+  count: number,
+  op: (i: number) => Promise<unknown>,
+): Promise<StoreBenchmarkRow> {
+  const latencies = new Float64Array(count);
+  const start = performance.now();
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    await op(i);
+    latencies[i] = performance.now() - t;
+  }
+  const total = performance.now() - start;
+  latencies.sort();
+  const at = (q: number) =>
+    Number((latencies[Math.min(count - 1, Math.floor(q * count))] as number).toFixed(3));
+  return { name, opsPerSec: Math.round(count / (total / 1000)), p50Ms: at(0.5), p99Ms: at(0.99) };
+}
+
+export async function benchmarkStore(options: StoreBenchmarkOptions): Promise<StoreBenchmarkRow[]> {
+  const devices = options.devices ?? 10_000;
+  const operations = options.operations ?? 2_000;
+  const run = Math.random().toString(36).slice(2, 8);
+  // 100 users with 100 devices each: realistic lists, and isKnown looks one up among many.
+  const user = (i: number) => `bench-user-${run}-${i % 100}`;
+  const registry = createRegistry({ store: options.store, lastSeenResolutionMs: 60_000 });
+  const eager = createRegistry({ store: options.store, lastSeenResolutionMs: 0 });
+  for (let i = 0; i < devices; i++) await registry.register(user(i), fakeProof(i, run));
+
+  const rows: StoreBenchmarkRow[] = [];
+  rows.push(
+    await time("register (new device)", operations, (i) =>
+      registry.register(user(i), fakeProof(devices + i, run)),
+    ),
+  );
+  rows.push(
+    await time("isKnown (known device)", operations, (i) =>
+      registry.isKnown(user(i * 7), fakeProof(i * 7, run)),
+    ),
+  );
+  rows.push(
+    await time("isKnown + lastSeenAt write", operations, (i) =>
+      eager.isKnown(user(i * 7), fakeProof(i * 7, run)),
+    ),
+  );
+  rows.push(
+    await time("replay consume (new jti)", operations, (i) =>
+      options.store.consume(`jti:${run}:${i}`, Date.now() + 60_000),
+    ),
+  );
+  return rows;
+}
+
+/** Prints rows as a Markdown table and returns the JSON results document. */
+export function reportStoreBenchmark(
+  benchmark: string,
+  title: string,
+  rows: StoreBenchmarkRow[],
+  machine: Record<string, unknown>,
+) {
+  console.log(`\n${title}`);
+  console.log("| operation | ops/s | p50 ms | p99 ms |\n| --- | ---: | ---: | ---: |");
+  for (const r of rows) console.log(`| ${r.name} | ${r.opsPerSec} | ${r.p50Ms} | ${r.p99Ms} |`);
+  return { benchmark, title, machine, rows };
+}

@@ -1,0 +1,27 @@
+// The schema, as numbered migrations applied in order and recorded in a version table.
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: devices and replay records.
+  `CREATE TABLE devicebound_devices (
+     id TEXT PRIMARY KEY,
+     user_id TEXT NOT NULL,
+     jkt TEXT NOT NULL,
+     public_jwk TEXT NOT NULL,
+     alg TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('active', 'blocked')),
+     display_name TEXT NOT NULL,
+     created_at_ms INTEGER NOT NULL,
+     last_seen_at_ms INTEGER NOT NULL,
+     user_agent TEXT,
+     metadata TEXT NOT NULL,
+     UNIQUE (user_id, jkt)
+   );
+   CREATE INDEX devicebound_devices_by_user ON devicebound_devices (user_id, created_at_ms, id);
+   CREATE TABLE devicebound_replay (
+     key TEXT PRIMARY KEY,
+     expires_at_ms INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX devicebound_replay_by_expiry ON devicebound_replay (expires_at_ms);`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,247 @@
+// A DeviceStore + ReplayStore in one SQLite file (better-sqlite3, WAL). Every read-modify-write
+// runs in a BEGIN IMMEDIATE transaction, so it is atomic across threads and processes too.
+import {
+  type Device,
+  DeviceBindingError,
+  type DeviceLimit,
+  type DevicePatch,
+  type DeviceStore,
+  type InsertDeviceResult,
+  type ReplayStore,
+} from "@devicebound/server";
+import Database from "better-sqlite3";
+import { MIGRATIONS, SCHEMA_VERSION } from "./schema.js";
+
+export interface SqliteStoreOptions {
+  /** Path of the database file (created when missing). Ignored when `database` is given. */
+  filename?: string;
+  /** An open better-sqlite3 database; the store never closes it. */
+  database?: Database.Database;
+}
+
+export type SqliteStore = DeviceStore &
+  ReplayStore & { close(): Promise<void>; readonly database: Database.Database };
+
+interface Row {
+  id: string;
+  user_id: string;
+  jkt: string;
+  public_jwk: string;
+  alg: string;
+  status: string;
+  display_name: string;
+  created_at_ms: number;
+  last_seen_at_ms: number;
+  user_agent: string | null;
+  metadata: string;
+}
+
+const SWEEP_EVERY = 1024;
+
+function toDevice(row: Row): Device {
+  try {
+    return {
+      id: row.id,
+      userId: row.user_id,
+      jkt: row.jkt,
+      publicJwk: JSON.parse(row.public_jwk),
+      alg: row.alg as Device["alg"],
+      status: row.status as Device["status"],
+      displayName: row.display_name,
+      createdAt: new Date(row.created_at_ms),
+      lastSeenAt: new Date(row.last_seen_at_ms),
+      userAgent: row.user_agent,
+      metadata: JSON.parse(row.metadata),
+    };
+  } catch (cause) {
+    throw new DeviceBindingError("ERR_STORE_CORRUPT", "A stored device could not be read", {
+      cause,
+    });
+  }
+}
+
+function migrate(db: Database.Database): void {
+  db.exec("CREATE TABLE IF NOT EXISTS devicebound_schema (version INTEGER NOT NULL)");
+  db.transaction(() => {
+    const row = db.prepare("SELECT version FROM devicebound_schema").get() as
+      | { version: number }
+      | undefined;
+    const current = row?.version ?? 0;
+    if (current > SCHEMA_VERSION) {
+      throw new DeviceBindingError(
+        "ERR_STORE_CORRUPT",
+        `The database schema (version ${current}) is newer than this adapter (${SCHEMA_VERSION})`,
+      );
+    }
+    for (let v = current; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v] as string);
+    if (row === undefined)
+      db.prepare("INSERT INTO devicebound_schema (version) VALUES (?)").run(SCHEMA_VERSION);
+    else if (current !== SCHEMA_VERSION)
+      db.prepare("UPDATE devicebound_schema SET version = ?").run(SCHEMA_VERSION);
+  }).immediate();
+}
+
+/** Runs `fn`, turning SQLite's own errors into typed ones. */
+function guard<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (cause) {
+    if (cause instanceof DeviceBindingError) throw cause;
+    const code = (cause as { code?: string }).code ?? "";
+    const corrupt = code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB";
+    throw new DeviceBindingError(
+      corrupt ? "ERR_STORE_CORRUPT" : "ERR_STORE_UNAVAILABLE",
+      corrupt ? "The SQLite database is corrupt" : "The SQLite database could not be used",
+      { cause, details: { sqliteCode: code } },
+    );
+  }
+}
+
+export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
+  if (
+    typeof options !== "object" ||
+    options === null ||
+    (!options.database && typeof options.filename !== "string")
+  ) {
+    throw new TypeError("sqliteStore needs { filename } or { database }");
+  }
+  const owned = !options.database;
+  const db = guard(() => options.database ?? new Database(options.filename as string));
+  let closed = false;
+  guard(() => {
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma("busy_timeout = 5000");
+    migrate(db);
+  });
+
+  const q = {
+    byId: db.prepare("SELECT * FROM devicebound_devices WHERE user_id = ? AND id = ?"),
+    byJkt: db.prepare("SELECT * FROM devicebound_devices WHERE user_id = ? AND jkt = ?"),
+    list: db.prepare(
+      "SELECT * FROM devicebound_devices WHERE user_id = ? ORDER BY created_at_ms, id",
+    ),
+    count: db.prepare("SELECT count(*) AS n FROM devicebound_devices WHERE user_id = ?"),
+    oldestSeen: db.prepare(
+      "SELECT * FROM devicebound_devices WHERE user_id = ? ORDER BY last_seen_at_ms, created_at_ms, id LIMIT ?",
+    ),
+    insert: db.prepare(
+      `INSERT INTO devicebound_devices (id, user_id, jkt, public_jwk, alg, status, display_name,
+         created_at_ms, last_seen_at_ms, user_agent, metadata)
+       VALUES (@id, @user_id, @jkt, @public_jwk, @alg, @status, @display_name,
+         @created_at_ms, @last_seen_at_ms, @user_agent, @metadata)`,
+    ),
+    update: db.prepare(
+      `UPDATE devicebound_devices SET
+         display_name = coalesce(@display_name, display_name),
+         metadata = coalesce(@metadata, metadata),
+         status = coalesce(@status, status),
+         last_seen_at_ms = coalesce(@last_seen_at_ms, last_seen_at_ms)
+       WHERE user_id = @user_id AND id = @id`,
+    ),
+    delete: db.prepare("DELETE FROM devicebound_devices WHERE user_id = ? AND id = ?"),
+    consume: db.prepare(
+      `INSERT INTO devicebound_replay (key, expires_at_ms) VALUES (?, ?)
+       ON CONFLICT (key) DO UPDATE SET expires_at_ms = excluded.expires_at_ms
+       WHERE devicebound_replay.expires_at_ms <= ?`,
+    ),
+    sweep: db.prepare("DELETE FROM devicebound_replay WHERE expires_at_ms <= ?"),
+  };
+  let consumes = 0;
+
+  const insertTx = db.transaction(
+    (device: Device, limit: DeviceLimit | undefined): InsertDeviceResult => {
+      const existing = q.byJkt.get(device.userId, device.jkt) as Row | undefined;
+      if (existing) return { outcome: "existing", device: toDevice(existing) };
+      const evicted: Device[] = [];
+      if (limit) {
+        const { n } = q.count.get(device.userId) as { n: number };
+        if (n >= limit.maxDevices) {
+          if (limit.onLimit === "reject") return { outcome: "limit" };
+          for (const row of q.oldestSeen.all(device.userId, n - limit.maxDevices + 1) as Row[]) {
+            q.delete.run(device.userId, row.id);
+            evicted.push(toDevice(row));
+          }
+        }
+      }
+      q.insert.run({
+        id: device.id,
+        user_id: device.userId,
+        jkt: device.jkt,
+        public_jwk: JSON.stringify(device.publicJwk),
+        alg: device.alg,
+        status: device.status,
+        display_name: device.displayName,
+        created_at_ms: device.createdAt.getTime(),
+        last_seen_at_ms: device.lastSeenAt.getTime(),
+        user_agent: device.userAgent,
+        metadata: JSON.stringify(device.metadata),
+      });
+      return {
+        outcome: "created",
+        device: toDevice(q.byId.get(device.userId, device.id) as Row),
+        evicted,
+      };
+    },
+  );
+
+  const updateTx = db.transaction((userId: string, deviceId: string, patch: DevicePatch) => {
+    const result = q.update.run({
+      user_id: userId,
+      id: deviceId,
+      display_name: patch.displayName ?? null,
+      metadata: patch.metadata === undefined ? null : JSON.stringify(patch.metadata),
+      status: patch.status ?? null,
+      last_seen_at_ms: patch.lastSeenAt?.getTime() ?? null,
+    });
+    if (result.changes === 0) return null;
+    return toDevice(q.byId.get(userId, deviceId) as Row);
+  });
+
+  const open = () => {
+    if (closed) throw new DeviceBindingError("ERR_STORE_UNAVAILABLE", "The SQLite store is closed");
+  };
+
+  return {
+    database: db,
+    async insertDevice(device, limit) {
+      open();
+      return guard(() => insertTx.immediate(device, limit));
+    },
+    async getDevice(userId, deviceId) {
+      open();
+      const row = guard(() => q.byId.get(userId, deviceId) as Row | undefined);
+      return row ? toDevice(row) : null;
+    },
+    async getDeviceByJkt(userId, jkt) {
+      open();
+      const row = guard(() => q.byJkt.get(userId, jkt) as Row | undefined);
+      return row ? toDevice(row) : null;
+    },
+    async listDevices(userId) {
+      open();
+      return guard(() => (q.list.all(userId) as Row[]).map(toDevice));
+    },
+    async updateDevice(userId, deviceId, patch) {
+      open();
+      return guard(() => updateTx.immediate(userId, deviceId, patch));
+    },
+    async deleteDevice(userId, deviceId) {
+      open();
+      return guard(() => q.delete.run(userId, deviceId).changes > 0);
+    },
+    async consume(key, expiresAtMs) {
+      open();
+      const nowMs = Date.now();
+      return guard(() => {
+        if (++consumes % SWEEP_EVERY === 0) q.sweep.run(nowMs);
+        return q.consume.run(key, Math.ceil(expiresAtMs), nowMs).changes === 1;
+      });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (owned) db.close();
+    },
+  };
+}
