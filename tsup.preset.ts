@@ -12,7 +12,7 @@ export function libraryConfig(options: Options = {}) {
     platform: "neutral",
     noExternal: [wire],
     dts: {
-      resolve: true,
+      resolve: [wire],
       // The d.ts bundler only inlines a workspace package reached through a path mapping.
       compilerOptions: { paths: { [wire]: ["../wire/src/index.ts"] } },
     },

@@ -1,9 +1,12 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { makeDeviceRecord, runStoreConformanceSuite } from "@devicebound/server/testing";
+import {
+  lastJsonLine,
+  makeDeviceRecord,
+  runStoreConformanceSuite,
+  spawnNodeScript,
+} from "@devicebound/server/testing";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { sqliteStore } from "./sqlite-store.js";
@@ -18,28 +21,9 @@ runStoreConformanceSuite({
   createStore: () => sqliteStore({ filename: freshFile() }),
 });
 
-const CHILD = fileURLToPath(new URL("./test-child.mjs", import.meta.url));
-
-function child(
-  action: string,
-  filename: string,
-  arg = "",
-): { proc: ChildProcess; output: Promise<unknown[]> } {
-  const proc = spawn(process.execPath, [CHILD, action, filename, arg], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  let out = "";
-  proc.stdout?.on("data", (chunk) => {
-    out += chunk;
-  });
-  const output = new Promise<unknown[]>((resolve, reject) => {
-    proc.on("exit", (code, signal) => {
-      if (code === 0 || signal === "SIGKILL") resolve(JSON.parse(out.split("\n")[0] || "[]"));
-      else reject(new Error(`child exited with ${code}`));
-    });
-  });
-  return { proc, output };
-}
+const CHILD = new URL("./test-child.mjs", import.meta.url);
+const child = (action: string, filename: string, arg = "") =>
+  spawnNodeScript(CHILD, [action, filename, arg]);
 
 describe("sqliteStore", () => {
   it("keeps data across close and reopen", async () => {
@@ -95,8 +79,10 @@ describe("sqliteStore", () => {
     const filename = freshFile();
     sqliteStore({ filename }).close();
     const kids = Array.from({ length: 4 }, () => child("insert", filename, "shared-jkt"));
-    for (const k of kids) k.proc.stdin?.end("go\n");
-    const outcomes = (await Promise.all(kids.map((k) => k.output))).flat();
+    for (const k of kids) k.go();
+    const outcomes = (await Promise.all(kids.map((k) => k.done))).flatMap(
+      (out) => lastJsonLine(out) as unknown[],
+    );
     expect(outcomes).toHaveLength(20);
     expect(outcomes.filter((o) => o === "created")).toHaveLength(1);
     const store = sqliteStore({ filename });
@@ -113,8 +99,10 @@ describe("sqliteStore", () => {
         child("consume", filename, `jti-${round}`),
       ];
       await new Promise((r) => setTimeout(r, 300));
-      for (const k of kids) k.proc.stdin?.end("go\n");
-      const results = (await Promise.all(kids.map((k) => k.output))).flat();
+      for (const k of kids) k.go();
+      const results = (await Promise.all(kids.map((k) => k.done))).flatMap(
+        (out) => lastJsonLine(out) as unknown[],
+      );
       expect(results.filter((r) => r === true)).toHaveLength(1);
     }
   });
@@ -123,10 +111,10 @@ describe("sqliteStore", () => {
     const filename = freshFile();
     sqliteStore({ filename }).close();
     const writer = child("write-forever", filename);
-    writer.proc.stdin?.end("go\n");
+    writer.go();
     await new Promise((r) => setTimeout(r, 700));
     writer.proc.kill("SIGKILL");
-    await writer.output;
+    await writer.done;
     const store = sqliteStore({ filename });
     expect(store.database.pragma("integrity_check", { simple: true })).toBe("ok");
     const rows = await store.listDevices("user-1");

@@ -84,15 +84,33 @@ export async function benchmarkStore(options: StoreBenchmarkOptions): Promise<St
   return rows;
 }
 
-/** Prints rows as a Markdown table and returns the JSON results document. */
-export function reportStoreBenchmark(
-  benchmark: string,
-  title: string,
-  rows: StoreBenchmarkRow[],
-  machine: Record<string, unknown>,
-) {
-  console.log(`\n${title}`);
+export interface StoreBenchmarkReport {
+  /** Machine-readable name, e.g. "store-sqlite". */
+  benchmark: string;
+  title: string;
+  store: DeviceStore & ReplayStore & { close?(): Promise<void> };
+  /** Where to write the JSON results. */
+  resultsFile: URL;
+}
+
+/** Runs benchmarkStore, closes the store, prints a Markdown table and writes the JSON results. */
+export async function runStoreBenchmark(
+  report: StoreBenchmarkReport,
+): Promise<StoreBenchmarkRow[]> {
+  const rows = await benchmarkStore({ store: report.store });
+  await report.store.close?.();
+  const { cpus } = await import("node:os");
+  const { mkdirSync, writeFileSync } = await import("node:fs");
+  const machine = {
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    node: process.version,
+  };
+  console.log(`\n${report.title}`);
   console.log("| operation | ops/s | p50 ms | p99 ms |\n| --- | ---: | ---: | ---: |");
   for (const r of rows) console.log(`| ${r.name} | ${r.opsPerSec} | ${r.p50Ms} | ${r.p99Ms} |`);
-  return { benchmark, title, machine, rows };
+  mkdirSync(new URL(".", report.resultsFile), { recursive: true });
+  const json = { benchmark: report.benchmark, title: report.title, machine, rows };
+  writeFileSync(report.resultsFile, `${JSON.stringify(json, null, 2)}\n`);
+  return rows;
 }

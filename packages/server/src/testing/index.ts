@@ -3,10 +3,12 @@
 
 export {
   benchmarkStore,
-  reportStoreBenchmark,
+  runStoreBenchmark,
   type StoreBenchmarkOptions,
+  type StoreBenchmarkReport,
   type StoreBenchmarkRow,
 } from "./benchmark.js";
+export { lastJsonLine, type NodeChild, spawnNodeScript } from "./child-process.js";
 export {
   type ConformanceOptions,
   makeDeviceRecord,

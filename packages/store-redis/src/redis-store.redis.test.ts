@@ -1,0 +1,158 @@
+import type { ChildProcess } from "node:child_process";
+import { createDeviceBinding } from "@devicebound/server";
+import {
+  createTestDevice,
+  lastJsonLine,
+  makeDeviceRecord,
+  runStoreConformanceSuite,
+  spawnNodeScript,
+} from "@devicebound/server/testing";
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, it } from "vitest";
+import { redisStore } from "./redis-store.js";
+
+const url = process.env.DEVICEBOUND_TEST_REDIS_URL;
+const pgUrl = process.env.DEVICEBOUND_TEST_PG_URL;
+if (!url || !pgUrl) {
+  throw new Error(
+    "DEVICEBOUND_TEST_REDIS_URL and DEVICEBOUND_TEST_PG_URL must be set: run through `npm test` or `bash scripts/dev.sh services -- ...`",
+  );
+}
+const run = `t${process.pid}${Math.random().toString(36).slice(2, 6)}`;
+let prefixes = 0;
+const freshPrefix = () => `${run}:${++prefixes}:`;
+const admin = new Redis(url);
+afterAll(async () => {
+  const stale = await admin.keys(`${run}:*`);
+  if (stale.length) await admin.del(...stale);
+  await admin.quit();
+});
+
+runStoreConformanceSuite({
+  name: "redis",
+  createStore: () => redisStore({ url, keyPrefix: freshPrefix() }),
+});
+
+describe("redisStore", () => {
+  it("reports a new device once when 20 registrations of one key race", async () => {
+    const store = redisStore({ url, keyPrefix: freshPrefix() });
+    const binding = createDeviceBinding({ secret: "x".repeat(32), store });
+    const device = await createTestDevice();
+    const proof = {
+      jkt: device.jkt,
+      jwk: device.jwk as never,
+      alg: "ES256" as const,
+      claims: { jti: "j", htm: "GET", htu: "https://a.example/", iat: 0 },
+      userAgent: null,
+      ipAddress: null,
+    };
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => binding.register("alice", proof)),
+    );
+    expect(results.filter((r) => r.newDeviceDetected)).toHaveLength(1);
+    expect(await store.listDevices("alice")).toHaveLength(1);
+    await store.close();
+  });
+
+  it("accepts a jti once when two processes consume it at the same moment", async () => {
+    const prefix = freshPrefix();
+    const kids = [0, 1].map(() =>
+      spawnNodeScript(
+        new URL("./test-child.mjs", import.meta.url),
+        [url, prefix, "jti:shared"],
+        "ready",
+      ),
+    );
+    await Promise.all(kids.map((k) => k.ready));
+    for (const k of kids) k.go();
+    const results = (await Promise.all(kids.map((k) => k.done))).map(lastJsonLine);
+    expect(results.sort()).toEqual([false, true]);
+  });
+
+  it("keeps data across close and reopen, and never quits a client it was given", async () => {
+    const keyPrefix = freshPrefix();
+    const first = redisStore({ url, keyPrefix });
+    const device = makeDeviceRecord({ metadata: { list: [], nested: { empty: [] } } });
+    await first.insertDevice(device);
+    await first.close();
+    const client = new Redis(url);
+    const second = redisStore({ client, keyPrefix });
+    expect(await second.getDevice(device.userId, device.id)).toEqual(device);
+    await second.close();
+    expect(await client.ping()).toBe("PONG");
+    await client.quit();
+  });
+
+  it("keeps user ids with braces in their own slot and apart", async () => {
+    const store = redisStore({ url, keyPrefix: freshPrefix() });
+    const a = makeDeviceRecord({ userId: "a}b" });
+    const b = makeDeviceRecord({ userId: "a%7Db", jkt: "other" });
+    await store.insertDevice(a);
+    await store.insertDevice(b);
+    expect(await store.listDevices("a}b")).toEqual([a]);
+    expect(await store.listDevices("a%7Db")).toEqual([b]);
+    await store.close();
+  });
+
+  it("fails closed with ERR_STORE_UNAVAILABLE when Redis cannot be reached", async () => {
+    const store = redisStore({ url: "redis://127.0.0.1:1" });
+    await expect(store.consume("k", Date.now() + 1000)).rejects.toMatchObject({
+      code: "ERR_STORE_UNAVAILABLE",
+    });
+    await store.close();
+    expect(() => redisStore({} as never)).toThrow(TypeError);
+  });
+});
+
+describe("a fleet: two servers sharing PostgreSQL and Redis", () => {
+  it("accepts a challenge issued by one server at the other, and a replayed proof once", async () => {
+    const schema = `fleet_${run}`;
+    const prefix = freshPrefix();
+    const servers: Array<{ proc: ChildProcess; base: string }> = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const s = spawnNodeScript(
+          new URL("./fleet-server.mjs", import.meta.url),
+          [pgUrl, schema, url, prefix],
+          "port ",
+        );
+        const port = /port (\d+)/.exec(await s.ready)?.[1];
+        servers.push({ proc: s.proc, base: `http://127.0.0.1:${port}` });
+      }
+      const [a, b] = servers as [(typeof servers)[0], (typeof servers)[0]];
+      const device = await createTestDevice();
+      const { challenge } = (await (await fetch(`${a.base}/challenge`)).json()) as {
+        challenge: string;
+      };
+      // Behind a load balancer both answer for https://app.example.com.
+      const proof = await device.proof({
+        method: "GET",
+        url: "https://app.example.com/api/items",
+        nonce: challenge,
+      });
+      const first = await fetch(`${b.base}/api/items`, { headers: { DPoP: proof } });
+      expect(first.status).toBe(200);
+      expect(await first.json()).toMatchObject({ ok: true, newDeviceDetected: true });
+
+      const replayed = await device.proof({
+        method: "GET",
+        url: "https://app.example.com/api/items",
+        nonce: challenge,
+      });
+      const answers = await Promise.all(
+        [a, b].map((s) => fetch(`${s.base}/api/items`, { headers: { DPoP: replayed } })),
+      );
+      expect(answers.map((r) => r.status).sort()).toEqual([200, 401]);
+      const refused = answers.find((r) => r.status === 401) as Response;
+      expect(await refused.json()).toMatchObject({ error: "ERR_PROOF_REPLAYED" });
+      const accepted = answers.find((r) => r.status === 200) as Response;
+      expect(await accepted.json()).toMatchObject({ newDeviceDetected: false });
+    } finally {
+      for (const s of servers) s.proc.kill("SIGTERM");
+      const pg = (await import("pg")).default;
+      const pool = new pg.Pool({ connectionString: pgUrl, max: 1 });
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await pool.end();
+    }
+  });
+});

@@ -1,0 +1,3 @@
+import { libraryConfig } from "../../tsup.preset";
+
+export default libraryConfig({ external: ["ioredis", "@devicebound/server"] });
