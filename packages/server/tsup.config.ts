@@ -4,7 +4,10 @@ export default libraryConfig({
   entry: {
     index: "src/index.ts",
     "index.node": "src/index.node.ts",
+    express: "src/adapters/express.ts",
+    fastify: "src/adapters/fastify.ts",
+    fetch: "src/adapters/fetch.ts",
     testing: "src/testing/index.ts",
   },
-  external: ["vitest", "node:crypto"],
+  external: ["vitest", /^node:/],
 });

@@ -1,0 +1,82 @@
+// @devicebound/server/fastify: preHandler hooks and replies for Fastify.
+import type { ChallengeContext } from "../challenge.js";
+import type { DeviceBinding } from "../device-binding.js";
+import { challengeHeaders } from "../http.js";
+import type { VerifyRequestOptions } from "../verify-proof.js";
+import {
+  type AdapterOptions,
+  errorParts,
+  firstForwardedFor,
+  type GuardResult,
+  guard,
+  type PlainRequest,
+  type SessionLookup,
+  verifyPlain,
+} from "./guard.js";
+
+export type { AdapterOptions, DeviceSession, GuardResult, SessionLookup } from "./guard.js";
+
+/** The parts of a Fastify request and reply used here (structural, so Fastify stays optional). */
+export interface FastifyRequestLike {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  ip: string;
+  devicebound?: GuardResult;
+}
+export interface FastifyReplyLike {
+  code(status: number): FastifyReplyLike;
+  headers(values: Record<string, string>): FastifyReplyLike;
+  send(body?: unknown): unknown;
+}
+
+export function fastifyDeviceBinding(binding: DeviceBinding, options: AdapterOptions = {}) {
+  function context(request: FastifyRequestLike): ChallengeContext {
+    const ua = request.headers["user-agent"];
+    return {
+      ipAddress:
+        (options.trustProxy ? firstForwardedFor(request.headers["x-forwarded-for"]) : undefined) ??
+        request.ip,
+      userAgent: Array.isArray(ua) ? ua[0] : ua,
+    };
+  }
+  const plain = (request: FastifyRequestLike): PlainRequest => ({
+    method: request.method,
+    url: request.url,
+    headers: request.headers,
+    context: context(request),
+  });
+
+  async function sendError(request: FastifyRequestLike, reply: FastifyReplyLike, error: unknown) {
+    const { status, headers, body } = await errorParts(binding, error, context(request));
+    return reply.code(status).headers(headers).send(body);
+  }
+
+  return {
+    context,
+    verify: (request: FastifyRequestLike, verifyOptions?: VerifyRequestOptions) =>
+      verifyPlain(binding, plain(request), verifyOptions),
+    sendError,
+    async addNonce(request: FastifyRequestLike, reply: FastifyReplyLike) {
+      reply.headers(challengeHeaders(await binding.createChallenge(context(request))));
+    },
+    challengeHandler() {
+      return async (request: FastifyRequestLike, reply: FastifyReplyLike) => {
+        const challenge = await binding.createChallenge(context(request));
+        return reply
+          .headers({ "Cache-Control": "no-store", ...challengeHeaders(challenge) })
+          .send(challenge);
+      };
+    },
+    /** A preHandler hook; sets `request.devicebound = { proof, device, session }`. */
+    requireDevice(getSession: SessionLookup<FastifyRequestLike>) {
+      return async (request: FastifyRequestLike, reply: FastifyReplyLike) => {
+        try {
+          request.devicebound = await guard(binding, plain(request), await getSession(request));
+        } catch (error) {
+          return sendError(request, reply, error);
+        }
+      };
+    },
+  };
+}

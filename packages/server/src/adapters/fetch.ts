@@ -1,0 +1,79 @@
+// @devicebound/server/fetch: for Web-standard Request handlers (Hono, Next.js route handlers,
+// Remix, workers, Deno, Bun).
+import type { ChallengeContext } from "../challenge.js";
+import type { DeviceBinding } from "../device-binding.js";
+import { challengeHeaders, withChallenge } from "../http.js";
+import type { VerifyRequestOptions } from "../verify-proof.js";
+import {
+  type AdapterOptions,
+  firstForwardedFor,
+  type GuardResult,
+  guard,
+  type PlainRequest,
+  type SessionLookup,
+  verifyPlain,
+} from "./guard.js";
+
+export type { AdapterOptions, DeviceSession, GuardResult, SessionLookup } from "./guard.js";
+
+export interface FetchAdapterOptions extends AdapterOptions {
+  /** The client IP, which a Request does not carry (e.g. from Hono's `c.env` or a platform header). */
+  getIpAddress?: (request: Request) => string | undefined;
+}
+
+export function fetchDeviceBinding(binding: DeviceBinding, options: FetchAdapterOptions = {}) {
+  function context(request: Request): ChallengeContext {
+    return {
+      ipAddress:
+        options.getIpAddress?.(request) ??
+        (options.trustProxy
+          ? firstForwardedFor(request.headers.get("x-forwarded-for"))
+          : undefined),
+      userAgent: request.headers.get("user-agent") ?? undefined,
+    };
+  }
+  const plain = (request: Request): PlainRequest => ({
+    method: request.method,
+    url: request.url,
+    headers: request.headers,
+    context: context(request),
+  });
+
+  return {
+    context,
+    verify: (request: Request, verifyOptions?: VerifyRequestOptions) =>
+      verifyPlain(binding, plain(request), verifyOptions),
+    /** A Response for `error`: status, WWW-Authenticate and, when useful, a fresh DPoP-Nonce. */
+    errorResponse: (request: Request, error: unknown) =>
+      binding.errorResponse(error, context(request)),
+    /** `response` with a fresh challenge in its DPoP-Nonce header. */
+    async withNonce(request: Request, response: Response): Promise<Response> {
+      return withChallenge(response, await binding.createChallenge(context(request)));
+    },
+    /** The challenge route: JSON `{ challenge, expiresAt }`, never cached. */
+    async challengeResponse(request: Request): Promise<Response> {
+      const challenge = await binding.createChallenge(context(request));
+      return new Response(JSON.stringify(challenge), {
+        headers: {
+          "Content-Type": "application/json",
+          "Cache-Control": "no-store",
+          ...challengeHeaders(challenge),
+        },
+      });
+    },
+    /**
+     * The API guard: resolves `{ ok: true, proof, device, session }`, or `{ ok: false, response }`
+     * with the answer to send.
+     */
+    async requireDevice(
+      request: Request,
+      getSession: SessionLookup<Request>,
+    ): Promise<({ ok: true } & GuardResult) | { ok: false; response: Response }> {
+      try {
+        return { ok: true, ...(await guard(binding, plain(request), await getSession(request))) };
+      } catch (error) {
+        return { ok: false, response: await binding.errorResponse(error, context(request)) };
+      }
+    },
+  };
+}
