@@ -336,7 +336,8 @@ export async function fetchWithDevice(
   if (!replayable) {
     throw fail("ERR_BODY_NOT_REPLAYABLE", "A retry needs the body again, but it was a stream");
   }
-  await first.body?.cancel().catch(() => {});
+  // Not awaited: some fetch implementations settle a cancel only when the body is read.
+  first.body?.cancel().catch(() => {});
   return attempt(nonce, input);
 }
 
