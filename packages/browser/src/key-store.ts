@@ -9,58 +9,38 @@ export interface StoredDeviceKey {
   alg: DeviceKeyAlgorithm;
 }
 
+type KeyLoad = { key: StoredDeviceKey; created: boolean } | undefined;
+
 const STORE = "keys";
 const RECORD = "device";
 
-const open = (name: string) =>
-  openDB(name, 1, { upgrade: (db) => void db.createObjectStore(STORE) });
-
-const usable = (value: unknown): value is StoredDeviceKey => {
-  const key = value as StoredDeviceKey | undefined;
-  return !!key?.keyPair?.privateKey && !!key.alg;
-};
-
 /**
- * Reads the stored key, or stores `generate()`'s. Two tabs starting at once end with one key:
- * Web Locks serialise them where available, and the write is a get-then-put inside one readwrite
- * transaction, which IndexedDB runs alone, so the later tab adopts the earlier tab's key.
+ * Reads the stored key, or stores `generate()`'s; without `generate`, deletes it. Two tabs
+ * starting at once end with one key: Web Locks serialise them where available, and the write is
+ * a get-then-put inside one readwrite transaction, which IndexedDB runs alone, so the later tab
+ * adopts the earlier tab's key.
  */
-export function loadOrCreateKey(
+export async function keyStore(
   name: string,
-  generate: () => Promise<StoredDeviceKey>,
-): Promise<{ key: StoredDeviceKey; created: boolean }> {
-  const run = async () => {
-    const db = await open(name);
+  generate?: () => Promise<StoredDeviceKey>,
+): Promise<KeyLoad> {
+  const run = async (): Promise<KeyLoad> => {
+    const db = await openDB(name, 1, { upgrade: (db) => void db.createObjectStore(STORE) });
     try {
+      if (!generate) return void (await db.delete(STORE, RECORD));
+      // Anything without an algorithm (a foreign or half-written record) is replaced.
       const found = await db.get(STORE, RECORD);
-      if (usable(found)) return { key: found, created: false };
+      if (found?.alg) return { key: found, created: false };
       const fresh = await generate();
       const tx = db.transaction(STORE, "readwrite");
       const raced = await tx.store.get(RECORD);
-      const key = usable(raced) ? raced : fresh;
-      if (key === fresh) tx.store.put(fresh, RECORD);
+      if (!raced?.alg) tx.store.put(fresh, RECORD);
       await tx.done;
-      return { key, created: key === fresh };
+      return raced?.alg ? { key: raced, created: false } : { key: fresh, created: true };
     } finally {
       db.close();
     }
   };
-  return withLock(name, run);
-}
-
-export function deleteKey(name: string): Promise<void> {
-  return withLock(name, async () => {
-    const db = await open(name);
-    try {
-      await db.delete(STORE, RECORD);
-    } finally {
-      db.close();
-    }
-  });
-}
-
-// One holder at a time per database, across tabs; without Web Locks the transaction alone decides.
-function withLock<T>(name: string, run: () => Promise<T>): Promise<T> {
-  const locks = (globalThis as { navigator?: Navigator }).navigator?.locks;
-  return locks ? (locks.request(`devicebound:${name}`, run) as Promise<T>) : run();
+  const locks = globalThis.navigator?.locks;
+  return locks ? locks.request(`devicebound:${name}`, run) : run();
 }

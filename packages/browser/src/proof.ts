@@ -1,7 +1,7 @@
 // RFC 9449 proofs: a compact JWS over the request's method and URL, signed with the device key.
 // Everything that depends only on the key (JWK, thumbprint, encoded header) is computed once.
 import { DPOP_JWT_TYP, type ProofClaims } from "@devicebound/wire";
-import type { StoredDeviceKey } from "./key-store.js";
+import type { DeviceKeyAlgorithm, StoredDeviceKey } from "./key-store.js";
 
 export interface ProofSigner {
   /** RFC 7638 SHA-256 thumbprint of the public key: the device's `jkt`. */
@@ -37,6 +37,16 @@ export async function createSigner(
     },
   };
 }
+
+/** A new key pair whose private half can never be exported. */
+export const generateKeyPair = (subtle: SubtleCrypto, alg: DeviceKeyAlgorithm) =>
+  subtle.generateKey(
+    (alg === "ES256"
+      ? { name: "ECDSA", namedCurve: "P-256" }
+      : { name: "Ed25519" }) as EcKeyGenParams,
+    false,
+    ["sign", "verify"],
+  ) as Promise<CryptoKeyPair>;
 
 /** base64url SHA-256 of an access token: the proof's `ath`. */
 export async function accessTokenHash(subtle: SubtleCrypto, token: string): Promise<string> {
