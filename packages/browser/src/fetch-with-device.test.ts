@@ -455,6 +455,8 @@ describe("fallback and errors", () => {
     const fresh = await import("./index.js");
     expect(await codeOf(fresh.fetchWithDevice("/x"))).toBe("ERR_NOT_INITIALIZED");
     expect(await codeOf(fresh.getDeviceThumbprint())).toBe("ERR_NOT_INITIALIZED");
+    expect(await codeOf(fresh.forgetDevice())).toBe("ERR_NOT_INITIALIZED");
+    expect(await codeOf(fresh.fetchWithDevice(`${API}/x`))).toBe("ERR_NOT_INITIALIZED");
   });
 
   it("throws TypeError for misuse", () => {

@@ -94,7 +94,9 @@ export function initFetchWithDevice(init: FetchWithDeviceOptions): void {
     o.databaseName === "" ||
     proofOrigins.has("null")
   ) {
-    throw new TypeError("initFetchWithDevice: invalid options");
+    throw new TypeError(
+      'initFetchWithDevice: needs fetchChallenge (a function); fallbackBehavior "fail" or "fallback"; algorithm "ES256" or "EdDSA"; origins as URLs; a non-empty databaseName',
+    );
   }
   options = init;
   database = o.databaseName ?? "devicebound";
@@ -215,6 +217,7 @@ export async function fetchWithDevice(
   input: RequestInfo | URL,
   init?: RequestInit,
 ): Promise<Response> {
+  if (!options) supported();
   const send = (target: RequestInfo | URL, requestInit?: RequestInit) =>
     (options?.fetch ?? fetch)(target, requestInit);
   const request = input instanceof Request ? input : undefined;
@@ -295,16 +298,18 @@ export async function getDeviceThumbprint(): Promise<string> {
 
 /** Deletes the device key; the next request creates a new key and so shows up as a new device. */
 export async function forgetDevice(): Promise<void> {
-  // Let a load in progress finish, so it cannot put the old key back in memory afterwards.
   supported();
+  // Let a load in progress finish, so it cannot put the old key back in memory afterwards.
   await signerPromise?.catch(() => {});
   signerPromise = undefined;
   try {
     await keyStore(database);
-    localStorage.removeItem(marker());
   } catch (cause) {
-    // No localStorage means nothing was marked; only IndexedDB failing is an error.
-    if (!(cause instanceof ReferenceError))
-      throw fail("ERR_KEY_STORAGE", "IndexedDB failed", cause);
+    throw fail("ERR_KEY_STORAGE", "IndexedDB failed", cause);
+  }
+  try {
+    localStorage.removeItem(marker());
+  } catch {
+    // No localStorage: nothing was marked.
   }
 }

@@ -2,6 +2,7 @@
 export {
   DeviceBindingError,
   type DeviceBindingErrorCode,
+  ERROR_CODES,
   isDeviceBindingError,
 } from "@devicebound/wire";
 export {
