@@ -44,7 +44,10 @@ class AppError extends Error {
 export function createApp(config: AppConfig) {
   const store = sqliteStore({ filename: join(config.dataDir, "devices.db") });
   const outbox = createOutbox(join(config.dataDir, "outbox.jsonl"));
-  const sessions = createSessions(config.secret, config.publicOrigins.every((o) => o.startsWith("https:")));
+  const sessions = createSessions(
+    config.secret,
+    config.publicOrigins.every((o) => o.startsWith("https:")),
+  );
   const settingsFile = join(config.dataDir, "settings.json");
   const settings: Record<string, { singleDevice: boolean }> = existsSync(settingsFile)
     ? JSON.parse(readFileSync(settingsFile, "utf8"))
@@ -64,7 +67,11 @@ export function createApp(config: AppConfig) {
   const options = { secret: config.secret, store, publicOrigin: config.publicOrigins, onEvent };
   const binding = createDeviceBinding(options);
   // The single-device policy: registering a new device removes the least recently seen one.
-  const singleDevice = createDeviceBinding({ ...options, maxDevicesPerUser: 1, onDeviceLimit: "remove-least-recently-seen" });
+  const singleDevice = createDeviceBinding({
+    ...options,
+    maxDevicesPerUser: 1,
+    onDeviceLimit: "remove-least-recently-seen",
+  });
   const glue = nodeDeviceBinding(binding);
 
   const app = express();
@@ -104,7 +111,13 @@ export function createApp(config: AppConfig) {
     }
     const pendingId = randomUUID();
     const code = String(randomInt(0, 1_000_000)).padStart(6, "0");
-    pending.set(pendingId, { userId: user.id, jkt: proof.jkt, code, expiresAt: Date.now() + CODE_TTL_MS, attempts: 0 });
+    pending.set(pendingId, {
+      userId: user.id,
+      jkt: proof.jkt,
+      code,
+      expiresAt: Date.now() + CODE_TTL_MS,
+      attempts: 0,
+    });
     // A real app sends the code by mail or SMS; the demo shows it on screen.
     res.json({ status: "code-required", pendingId, demoCode: code });
   });
@@ -116,7 +129,11 @@ export function createApp(config: AppConfig) {
     const entry = typeof pendingId === "string" ? pending.get(pendingId) : undefined;
     if (!entry || entry.expiresAt < Date.now() || entry.jkt !== proof.jkt) {
       if (entry && entry.expiresAt < Date.now()) pending.delete(pendingId);
-      throw new AppError(400, "sign_in_expired", "This sign-in expired or belongs to another device. Start again.");
+      throw new AppError(
+        400,
+        "sign_in_expired",
+        "This sign-in expired or belongs to another device. Start again.",
+      );
     }
     if (typeof code !== "string" || code.trim() !== entry.code) {
       if (++entry.attempts >= 5) pending.delete(pendingId);
@@ -130,14 +147,21 @@ export function createApp(config: AppConfig) {
   });
 
   // Everything below needs a session AND a proof from the session's device key.
-  app.use("/api", glue.requireDevice((req) => sessions.get(req)));
+  app.use(
+    "/api",
+    glue.requireDevice((req) => sessions.get(req)),
+  );
   const me = (req: Request) => (req as Request & { devicebound: GuardResult }).devicebound;
   const deviceId = (req: Request) => String(req.params.id);
 
   app.get("/api/me", (req, res) => {
     const { session, device } = me(req);
     const user = USERS.find((u) => u.id === session.userId);
-    res.json({ user: { id: user?.id, name: user?.name }, device, settings: settings[session.userId] ?? { singleDevice: false } });
+    res.json({
+      user: { id: user?.id, name: user?.name },
+      device,
+      settings: settings[session.userId] ?? { singleDevice: false },
+    });
   });
 
   app.get("/api/devices", async (req, res) => {
@@ -147,7 +171,11 @@ export function createApp(config: AppConfig) {
   });
 
   app.patch("/api/devices/:id", async (req, res) => {
-    res.json({ device: await binding.update(me(req).session.userId, deviceId(req), { displayName: req.body?.displayName }) });
+    res.json({
+      device: await binding.update(me(req).session.userId, deviceId(req), {
+        displayName: req.body?.displayName,
+      }),
+    });
   });
   app.post("/api/devices/:id/block", async (req, res) => {
     res.json({ device: await binding.block(me(req).session.userId, deviceId(req)) });
@@ -169,7 +197,8 @@ export function createApp(config: AppConfig) {
 
   app.put("/api/settings", (req, res) => {
     const singleDevice = req.body?.singleDevice;
-    if (typeof singleDevice !== "boolean") throw new AppError(400, "invalid_input", "singleDevice must be true or false.");
+    if (typeof singleDevice !== "boolean")
+      throw new AppError(400, "invalid_input", "singleDevice must be true or false.");
     settings[me(req).session.userId] = { singleDevice };
     writeFileSync(settingsFile, JSON.stringify(settings));
     res.json({ settings: { singleDevice } });
@@ -185,10 +214,17 @@ export function createApp(config: AppConfig) {
   // One place turns every failure into a clear JSON answer; nothing reaches the client as a crash.
   app.use(async (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (isDeviceBindingError(error)) return glue.sendError(req, res, error);
-    if (error instanceof AppError) return void res.status(error.status).json({ error: error.code, message: error.message });
+    if (error instanceof AppError)
+      return void res.status(error.status).json({ error: error.code, message: error.message });
     const type = (error as { type?: string }).type;
-    if (type === "entity.parse.failed") return void res.status(400).json({ error: "invalid_json", message: "The body is not valid JSON." });
-    if (type === "entity.too.large") return void res.status(413).json({ error: "payload_too_large", message: "The body is too large." });
+    if (type === "entity.parse.failed")
+      return void res
+        .status(400)
+        .json({ error: "invalid_json", message: "The body is not valid JSON." });
+    if (type === "entity.too.large")
+      return void res
+        .status(413)
+        .json({ error: "payload_too_large", message: "The body is too large." });
     console.error(error);
     res.status(500).json({ error: "internal", message: "Something went wrong." });
   });

@@ -12,7 +12,9 @@ export interface Message {
 export function createOutbox(file: string) {
   return {
     send(message: Omit<Message, "at">): void {
-      appendFileSync(file, `${JSON.stringify({ ...message, at: new Date().toISOString() })}\n`, { mode: 0o600 });
+      appendFileSync(file, `${JSON.stringify({ ...message, at: new Date().toISOString() })}\n`, {
+        mode: 0o600,
+      });
     },
     /** The user's messages, newest first. */
     list(userId: string): Message[] {

@@ -15,11 +15,15 @@ const MAX_AGE_SECONDS = 7 * 24 * 3600;
 
 export function createSessions(secret: string, secure: boolean) {
   const sessions = new Map<string, Session>();
-  const sign = (id: string) => createHmac("sha256", secret).update(`session:${id}`).digest("base64url");
+  const sign = (id: string) =>
+    createHmac("sha256", secret).update(`session:${id}`).digest("base64url");
 
   function idFrom(req: IncomingMessage): string | null {
     const cookie = req.headers.cookie ?? "";
-    const raw = cookie.split(/;\s*/).find((c) => c.startsWith(`${COOKIE}=`))?.slice(COOKIE.length + 1);
+    const raw = cookie
+      .split(/;\s*/)
+      .find((c) => c.startsWith(`${COOKIE}=`))
+      ?.slice(COOKIE.length + 1);
     if (!raw) return null;
     const [id, mac] = raw.split(".");
     if (!id || !mac) return null;
@@ -37,7 +41,10 @@ export function createSessions(secret: string, secure: boolean) {
     start(res: ServerResponse, userId: string, jkt: string): void {
       const id = randomBytes(18).toString("base64url");
       sessions.set(id, { userId, jkt, createdAt: Date.now() });
-      res.setHeader("Set-Cookie", `${COOKIE}=${id}.${sign(id)}; Max-Age=${MAX_AGE_SECONDS}; ${flags}`);
+      res.setHeader(
+        "Set-Cookie",
+        `${COOKIE}=${id}.${sign(id)}; Max-Age=${MAX_AGE_SECONDS}; ${flags}`,
+      );
     },
     end(req: IncomingMessage, res: ServerResponse): void {
       const id = idFrom(req);

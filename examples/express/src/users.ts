@@ -7,11 +7,13 @@ export interface DemoUser {
   password: string;
 }
 
-export const USERS: readonly DemoUser[] = ["alice", "bob", "carol", "dave", "erin", "frank"].map((id) => ({
-  id,
-  name: id[0]?.toUpperCase() + id.slice(1),
-  password: `${id}-demo-pass`,
-}));
+export const USERS: readonly DemoUser[] = ["alice", "bob", "carol", "dave", "erin", "frank"].map(
+  (id) => ({
+    id,
+    name: id[0]?.toUpperCase() + id.slice(1),
+    password: `${id}-demo-pass`,
+  }),
+);
 
 /** The user with these credentials, or null. Compares the password in constant time. */
 export function checkPassword(username: unknown, password: unknown): DemoUser | null {

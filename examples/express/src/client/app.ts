@@ -10,13 +10,17 @@ import {
 initFetchWithDevice({
   async fetchChallenge() {
     const response = await fetch("/api/challenge", { cache: "no-store" });
-    const { challenge, expiresAt } = (await response.json()) as { challenge: string; expiresAt: number };
+    const { challenge, expiresAt } = (await response.json()) as {
+      challenge: string;
+      expiresAt: number;
+    };
     return { challenge, expiresAt: new Date(expiresAt * 1000) };
   },
   fallbackBehavior: "fail",
 });
 
-const $ = <T extends HTMLElement = HTMLElement>(selector: string) => document.querySelector(selector) as T;
+const $ = <T extends HTMLElement = HTMLElement>(selector: string) =>
+  document.querySelector(selector) as T;
 
 class ApiError extends Error {
   constructor(
@@ -34,8 +38,12 @@ async function api<T>(method: string, path: string, body?: unknown): Promise<T> 
     headers: body === undefined ? {} : { "Content-Type": "application/json" },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  const data = (await response.json().catch(() => ({}))) as T & { error?: string; message?: string };
-  if (!response.ok) throw new ApiError(response.status, data.error ?? "error", data.message ?? response.statusText);
+  const data = (await response.json().catch(() => ({}))) as T & {
+    error?: string;
+    message?: string;
+  };
+  if (!response.ok)
+    throw new ApiError(response.status, data.error ?? "error", data.message ?? response.statusText);
   return data;
 }
 
@@ -71,10 +79,14 @@ async function signInPage() {
     show("#status", "");
     const data = new FormData(form);
     try {
-      const result = await api<{ status: string; pendingId?: string; demoCode?: string }>("POST", "/api/login", {
-        username: data.get("username"),
-        password: data.get("password"),
-      });
+      const result = await api<{ status: string; pendingId?: string; demoCode?: string }>(
+        "POST",
+        "/api/login",
+        {
+          username: data.get("username"),
+          password: data.get("password"),
+        },
+      );
       if (result.status === "signed-in") return location.replace("/devices");
       pendingId = result.pendingId ?? "";
       form.hidden = true;
@@ -108,7 +120,10 @@ interface DeviceJSON {
 const when = (iso: string) => new Date(iso).toLocaleString();
 
 async function devicesPage() {
-  const me = await api<{ user: { name: string }; settings: { singleDevice: boolean } }>("GET", "/api/me").catch(handleAuthError);
+  const me = await api<{ user: { name: string }; settings: { singleDevice: boolean } }>(
+    "GET",
+    "/api/me",
+  ).catch(handleAuthError);
   $("#who").textContent = me.user.name;
   $("#thumbprint").textContent = await getDeviceThumbprint();
   const toggle = $<HTMLInputElement>("#single-device");
@@ -120,7 +135,9 @@ async function devicesPage() {
 }
 
 async function renderDevices() {
-  const { devices } = await api<{ devices: DeviceJSON[] }>("GET", "/api/devices").catch(handleAuthError);
+  const { devices } = await api<{ devices: DeviceJSON[] }>("GET", "/api/devices").catch(
+    handleAuthError,
+  );
   const rows = $("#devices");
   rows.replaceChildren(
     ...devices.map((d) => {
@@ -131,22 +148,29 @@ async function renderDevices() {
       if (d.current) tr.dataset.current = "true";
       const name = document.createElement("td");
       name.textContent = d.displayName;
-      if (d.current) name.insertAdjacentHTML("beforeend", ' <span class="badge">this device</span>');
+      if (d.current)
+        name.insertAdjacentHTML("beforeend", ' <span class="badge">this device</span>');
       const cells = [when(d.createdAt), when(d.lastSeenAt), d.status].map((text) => {
         const td = document.createElement("td");
         td.textContent = text;
         return td;
       });
       const actions = document.createElement("td");
+      /** `run` resolves false when it navigated away, so there is nothing to re-render. */
       const button = (label: string, run: () => Promise<unknown>) => {
         const b = document.createElement("button");
         b.textContent = label;
         b.addEventListener("click", async () => {
           try {
-            await run();
-            await renderDevices();
+            if ((await run()) !== false) await renderDevices();
           } catch (error) {
-            if (error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 401 && error.status !== 403) {
+            if (
+              error instanceof ApiError &&
+              error.status >= 400 &&
+              error.status < 500 &&
+              error.status !== 401 &&
+              error.status !== 403
+            ) {
               show("#status", error.message);
             } else handleAuthError(error);
           }
@@ -161,7 +185,9 @@ async function renderDevices() {
       else button("Unblock", () => api("POST", `/api/devices/${d.id}/unblock`));
       button("Delete", async () => {
         const result = await api<{ signedOut: boolean }>("DELETE", `/api/devices/${d.id}`);
-        if (result.signedOut) location.replace("/");
+        if (!result.signedOut) return true;
+        location.replace("/");
+        return false;
       });
       tr.append(name, ...cells, actions);
       return tr;
@@ -170,7 +196,10 @@ async function renderDevices() {
 }
 
 async function inboxPage() {
-  const { messages } = await api<{ messages: { at: string; subject: string; body: string }[] }>("GET", "/api/inbox").catch(handleAuthError);
+  const { messages } = await api<{ messages: { at: string; subject: string; body: string }[] }>(
+    "GET",
+    "/api/inbox",
+  ).catch(handleAuthError);
   const list = $("#messages");
   list.replaceChildren(
     ...messages.map((m) => {
@@ -187,6 +216,7 @@ async function inboxPage() {
     }),
   );
   $("#empty").hidden = messages.length > 0;
+  document.body.dataset.loaded = "true";
 }
 
 document.querySelector("#logout")?.addEventListener("click", async () => {
@@ -194,7 +224,12 @@ document.querySelector("#logout")?.addEventListener("click", async () => {
   location.replace("/");
 });
 
-const pages: Record<string, () => Promise<unknown>> = { signin: signInPage, devices: devicesPage, inbox: inboxPage };
+const pages: Record<string, () => Promise<unknown>> = {
+  signin: signInPage,
+  devices: devicesPage,
+  inbox: inboxPage,
+};
 void pages[document.body.dataset.page ?? ""]?.().catch((error: unknown) => {
-  if (!(error instanceof ApiError)) show("#status", error instanceof Error ? error.message : String(error));
+  if (!(error instanceof ApiError))
+    show("#status", error instanceof Error ? error.message : String(error));
 });
