@@ -74,6 +74,26 @@ describe("device key in Chromium", () => {
     expect(await getDeviceThumbprint()).not.toBe(before);
   });
 
+  it("reports a key that vanished from IndexedDB as missing", async () => {
+    const { databaseName } = init();
+    const before = await getDeviceThumbprint();
+    // Storage cleared under the page (eviction, or a user clearing IndexedDB only).
+    await new Promise((resolve, reject) => {
+      const request = indexedDB.deleteDatabase(databaseName);
+      request.onsuccess = resolve;
+      request.onerror = () => reject(request.error);
+    });
+    const status = new Promise<string>((resolve) =>
+      initFetchWithDevice({
+        databaseName,
+        fetchChallenge: async () => ({ challenge: "c" }),
+        onDeviceKey: (event) => resolve(event.status),
+      }),
+    );
+    expect(await getDeviceThumbprint()).not.toBe(before);
+    expect(await status).toBe("missing");
+  });
+
   it("uses the same key after a real page reload", async () => {
     const result = await commands.openDevicePages({
       count: 1,

@@ -398,6 +398,26 @@ describe("device key", () => {
     await vi.waitFor(() => expect(events).toEqual([{ status: "missing", jkt, persisted: false }]));
   });
 
+  it("asks for persistent storage and serialises key creation with Web Locks", async () => {
+    const persist = vi.fn(async () => true);
+    const lockNames: string[] = [];
+    vi.stubGlobal("navigator", {
+      storage: { persist },
+      locks: {
+        request: (name: string, run: () => Promise<unknown>) => {
+          lockNames.push(name);
+          return run();
+        },
+      },
+    });
+    const events: DeviceKeyEvent[] = [];
+    init({ onDeviceKey: (e) => events.push(e) });
+    await getDeviceThumbprint();
+    await vi.waitFor(() => expect(events[0]?.persisted).toBe(true));
+    expect(persist).toHaveBeenCalledTimes(1);
+    expect(lockNames).toEqual([`devicebound:db-${dbCounter}`]);
+  });
+
   it("ends with one key when two pages load at once", async () => {
     init();
     const databaseName = `db-${dbCounter}`;
