@@ -123,6 +123,14 @@ function signer(strict?: boolean): Promise<ProofSigner | null> {
   if (!signerPromise) {
     signerPromise = (async () => {
       const subtle = supported();
+      // Read the marker before touching IndexedDB: another tab that restores the key we are
+      // about to create sets it meanwhile, and must not make our fresh key look "missing".
+      let before: string | null = null;
+      try {
+        before = localStorage.getItem(marker());
+      } catch {
+        // No localStorage (a worker, or blocked): "missing" cannot be told from "created".
+      }
       let loaded: Awaited<ReturnType<typeof keyStore>>;
       try {
         loaded = await keyStore(database, async (): Promise<StoredDeviceKey> => {
@@ -147,12 +155,10 @@ function signer(strict?: boolean): Promise<ProofSigner | null> {
       const result = await createSigner(key, subtle);
       // Off the critical path: the marker that tells "created" from "missing", and asking for
       // persistent storage so the key is less likely to be evicted.
-      let before: string | null = null;
       try {
-        before = localStorage.getItem(marker());
         localStorage.setItem(marker(), result.jkt);
       } catch {
-        // No localStorage (a worker, or blocked): "missing" cannot be told from "created".
+        // As above.
       }
       const status: DeviceKeyStatus = !created ? "restored" : before ? "missing" : "created";
       Promise.resolve(globalThis.navigator?.storage?.persist?.())
