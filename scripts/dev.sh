@@ -4,6 +4,7 @@
 #
 #   bash scripts/dev.sh demo                 install, build, start the demo app
 #   bash scripts/dev.sh test                 install, build, lint, typecheck, every test suite
+#   bash scripts/dev.sh bench                install, build, every package's benchmark, docs/benchmarks.*
 #   bash scripts/dev.sh services -- CMD...   start throwaway PostgreSQL + Redis, run CMD, stop them
 #
 # Services: Chromium, PostgreSQL and Redis come from Debian's apt when missing (needs root or
@@ -203,6 +204,16 @@ case "$mode" in
     start_services
     run_tests
     ;;
+  bench)
+    setup_pnpm
+    install_deps
+    ensure_chromium
+    start_services
+    "${PNPM[@]}" exec turbo run build --output-logs=errors-only
+    # One at a time, so no benchmark competes with another for the two cores.
+    "${PNPM[@]}" exec turbo run bench --concurrency=1 --output-logs=full
+    node scripts/bench-report.mjs
+    ;;
   services)
     [ "${1:-}" = "--" ] && shift
     [ $# -gt 0 ] || die "usage: bash scripts/dev.sh services -- COMMAND..."
@@ -211,6 +222,6 @@ case "$mode" in
     "$@"
     ;;
   *)
-    die "usage: bash scripts/dev.sh demo|test|services -- COMMAND"
+    die "usage: bash scripts/dev.sh demo|test|bench|services -- COMMAND"
     ;;
 esac

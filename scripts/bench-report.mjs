@@ -1,0 +1,81 @@
+// Gathers every package's benchmark results (packages/*/bench/results/*.json) into one
+// machine-readable file, a Markdown table and an SVG chart of the verification comparison:
+// docs/benchmarks.json, docs/benchmarks.md, docs/verify-throughput.svg.
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const results = [];
+for (const dir of ["packages", "examples"]) {
+  for (const pkg of readdirSync(join(root, dir)).sort()) {
+    const folder = join(root, dir, pkg, "bench", "results");
+    if (!existsSync(folder)) continue;
+    for (const file of readdirSync(folder).sort()) {
+      if (file.endsWith(".json"))
+        results.push({
+          package: `${dir}/${pkg}`,
+          ...JSON.parse(readFileSync(join(folder, file), "utf8")),
+        });
+    }
+  }
+}
+if (results.length === 0) {
+  console.error("No benchmark results found: run `pnpm bench` first.");
+  process.exit(1);
+}
+
+const machine = {
+  cpu: cpus()[0]?.model ?? "unknown",
+  cores: cpus().length,
+  node: process.version,
+  date: new Date().toISOString().slice(0, 10),
+};
+mkdirSync(join(root, "docs"), { recursive: true });
+writeFileSync(
+  join(root, "docs/benchmarks.json"),
+  `${JSON.stringify({ machine, results }, null, 2)}\n`,
+);
+
+const md = [
+  "# Benchmarks",
+  "",
+  `Written by \`pnpm bench\` on ${machine.date}: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}.`,
+  "Each section names the package that measured it; the raw figures are in `benchmarks.json`.",
+  "",
+  "![Verified proofs per second](verify-throughput.svg)",
+];
+for (const r of results) {
+  md.push("", `## ${r.title}`, "", `\`${r.package}\` (${r.benchmark})`, "");
+  const columns = [...new Set(r.rows.flatMap((row) => Object.keys(row)))];
+  md.push(
+    `| ${columns.join(" | ")} |`,
+    `| ${columns.map((c) => (c === "name" ? "---" : "---:")).join(" | ")} |`,
+  );
+  for (const row of r.rows) md.push(`| ${columns.map((c) => row[c] ?? "").join(" | ")} |`);
+}
+writeFileSync(join(root, "docs/benchmarks.md"), `${md.join("\n")}\n`);
+
+// A plain horizontal bar chart of the verification throughput comparison.
+const verify = results.find((r) => r.benchmark === "server-verify");
+if (verify) {
+  const rows = verify.rows;
+  const max = Math.max(...rows.map((r) => r.opsPerSec));
+  const width = 840;
+  const bar = 420;
+  const height = 60 + rows.length * 44;
+  const escape = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  const bars = rows
+    .map((r, i) => {
+      const y = 48 + i * 44;
+      const w = Math.max(2, Math.round((r.opsPerSec / max) * bar));
+      const color = r.name.startsWith("devicebound") ? "#3d5afe" : "#9aa3b5";
+      return `<text x="10" y="${y + 20}" font-size="14">${escape(r.name)}</text><rect x="250" y="${y + 4}" width="${w}" height="24" rx="4" fill="${color}"/><text x="${258 + w}" y="${y + 21}" font-size="13">${r.opsPerSec.toLocaleString("en-US")}/s</text>`;
+    })
+    .join("");
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="system-ui, sans-serif"><rect width="100%" height="100%" fill="#fff"/><text x="10" y="26" font-size="16" font-weight="bold">${escape(verify.title)}</text>${bars}<text x="10" y="${height - 8}" font-size="11" fill="#666">${escape(`${verify.machine.cpu}, ${verify.machine.cores} cores, Node ${verify.machine.node}`)}</text></svg>\n`;
+  writeFileSync(join(root, "docs/verify-throughput.svg"), svg);
+}
+console.log(
+  `\nWrote docs/benchmarks.json, docs/benchmarks.md${verify ? ", docs/verify-throughput.svg" : ""} (${results.length} result sets).`,
+);
