@@ -64,16 +64,16 @@ if (verify) {
   const width = 840;
   const bar = 420;
   const height = 60 + rows.length * 44;
-  const escape = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  const xml = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;");
   const bars = rows
     .map((r, i) => {
       const y = 48 + i * 44;
       const w = Math.max(2, Math.round((r.opsPerSec / max) * bar));
       const color = r.name.startsWith("devicebound") ? "#3d5afe" : "#9aa3b5";
-      return `<text x="10" y="${y + 20}" font-size="14">${escape(r.name)}</text><rect x="250" y="${y + 4}" width="${w}" height="24" rx="4" fill="${color}"/><text x="${258 + w}" y="${y + 21}" font-size="13">${r.opsPerSec.toLocaleString("en-US")}/s</text>`;
+      return `<text x="10" y="${y + 20}" font-size="14">${xml(r.name)}</text><rect x="250" y="${y + 4}" width="${w}" height="24" rx="4" fill="${color}"/><text x="${258 + w}" y="${y + 21}" font-size="13">${r.opsPerSec.toLocaleString("en-US")}/s</text>`;
     })
     .join("");
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="system-ui, sans-serif"><rect width="100%" height="100%" fill="#fff"/><text x="10" y="26" font-size="16" font-weight="bold">${escape(verify.title)}</text>${bars}<text x="10" y="${height - 8}" font-size="11" fill="#666">${escape(`${verify.machine.cpu}, ${verify.machine.cores} cores, Node ${verify.machine.node}`)}</text></svg>\n`;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="system-ui, sans-serif" role="img"><title>${xml(verify.title)}</title><rect width="100%" height="100%" fill="#fff"/><text x="10" y="26" font-size="16" font-weight="bold">${xml(verify.title)}</text>${bars}<text x="10" y="${height - 8}" font-size="11" fill="#666">${xml(`${verify.machine.cpu}, ${verify.machine.cores} cores, Node ${verify.machine.node}`)}</text></svg>\n`;
   writeFileSync(join(root, "docs/verify-throughput.svg"), svg);
 }
 console.log(

@@ -1,0 +1,67 @@
+// End-to-end tests of the fleet: two server processes behind the round-robin proxy, sharing the
+// PostgreSQL and Redis that the root test command starts.
+import { createServer } from "node:net";
+import { defineConfig } from "@playwright/test";
+
+const pg = process.env.DEVICEBOUND_TEST_PG_URL;
+const redis = process.env.DEVICEBOUND_TEST_REDIS_URL;
+if (!pg || !redis) {
+  throw new Error(
+    "DEVICEBOUND_TEST_PG_URL and DEVICEBOUND_TEST_REDIS_URL must be set: run through `npm test`.",
+  );
+}
+
+async function freePortTriple(): Promise<number> {
+  // The proxy takes PORT, the two servers PORT+1 and PORT+2: find a free run of three.
+  for (;;) {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, "127.0.0.1", () => {
+        const a = s.address();
+        s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
+      });
+    });
+    if (port < 65000) return port;
+  }
+}
+
+process.env.E2E_FLEET_PORT ??= String(await freePortTriple());
+process.env.E2E_FLEET_RUN ??= `e2e${Date.now()}`;
+const port = Number(process.env.E2E_FLEET_PORT);
+const baseURL = `http://127.0.0.1:${port}`;
+
+export default defineConfig({
+  testDir: "e2e",
+  timeout: 30_000,
+  workers: 1,
+  forbidOnly: Boolean(process.env.CI),
+  use: {
+    baseURL,
+    launchOptions: {
+      executablePath: process.env.DEVICEBOUND_CHROMIUM ?? "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: {
+    command: "node dist/fleet.js",
+    url: `${baseURL}/api/challenge`,
+    env: {
+      PORT: String(port),
+      PUBLIC_ORIGIN: baseURL,
+      DATABASE_URL: pg,
+      DATABASE_SCHEMA: process.env.E2E_FLEET_RUN,
+      REDIS_URL: redis,
+      REDIS_PREFIX: `${process.env.E2E_FLEET_RUN}:`,
+      DEVICEBOUND_SECRET: "fleet-e2e-secret-0123456789-0123456789",
+    },
+    reuseExistingServer: false,
+    timeout: 30_000,
+  },
+});
