@@ -64,7 +64,7 @@ const MAX_USER_ID = 256;
 const MAX_NAME = 100;
 const MAX_METADATA_BYTES = 8192;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 function invalid(message: string, field: string): never {
