@@ -118,7 +118,7 @@ describe("register", () => {
         code: "ERR_INVALID_INPUT",
       });
     }
-    for (const displayName of ["", "   ", "x".repeat(101), "bad\u0000name"]) {
+    for (const displayName of ["", "   ", "x".repeat(101), "bad\u0000name", "evil\u202Egnp.exe"]) {
       await expect(reg.register("alice", proof(), { displayName })).rejects.toMatchObject({
         code: "ERR_INVALID_INPUT",
       });

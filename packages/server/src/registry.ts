@@ -63,6 +63,7 @@ export interface DeviceRegistry {
 const MAX_USER_ID = 256;
 const MAX_NAME = 100;
 const MAX_METADATA_BYTES = 8192;
+// Control characters, line separators and bidi overrides (which can disguise a name in the UI).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
