@@ -78,8 +78,8 @@ export function nodeDeviceBinding(binding: DeviceBinding, options: AdapterOption
      * Middleware for API routes: the proof must come from the key bound to the session, still
      * registered and not blocked. Sets `req.devicebound = { proof, device, session }`.
      */
-    requireDevice(getSession: SessionLookup<NodeRequest>) {
-      return async (req: NodeRequest, res: ServerResponse, next: Next) => {
+    requireDevice<R extends NodeRequest = NodeRequest>(getSession: SessionLookup<R>) {
+      return async (req: R, res: ServerResponse, next: Next) => {
         try {
           req.devicebound = await guard(binding, plain(req), await getSession(req));
         } catch (error) {
