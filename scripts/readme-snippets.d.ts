@@ -1,8 +1,8 @@
 // What the README snippets assume the application already has.
-import type { Express } from "express";
+import type { Express as ExpressApp } from "express";
 
 declare global {
-  const app: Express;
+  const app: ExpressApp;
   const request: Request;
   const ipAddress: string;
   const userAgent: string;
