@@ -2,6 +2,7 @@
 // PostgreSQL and Redis that the root test command starts.
 import { createServer } from "node:net";
 import { defineConfig } from "@playwright/test";
+import { chromiumLaunchOptions } from "../../scripts/chromium.mjs";
 
 const pg = process.env.DEVICEBOUND_TEST_PG_URL;
 const redis = process.env.DEVICEBOUND_TEST_REDIS_URL;
@@ -36,18 +37,7 @@ export default defineConfig({
   forbidOnly: Boolean(process.env.CI),
   use: {
     baseURL,
-    launchOptions: {
-      executablePath: process.env.DEVICEBOUND_CHROMIUM ?? "/usr/bin/chromium",
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    },
+    launchOptions: chromiumLaunchOptions,
   },
   webServer: {
     command: "node dist/fleet.js",

@@ -1,10 +1,7 @@
-import { createDeviceBinding } from "@devicebound/server";
 import {
-  createTestDevice,
-  lastJsonLine,
   makeDeviceRecord,
+  raceNodeScripts,
   runStoreConformanceSuite,
-  spawnNodeScript,
 } from "@devicebound/server/testing";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
@@ -35,42 +32,14 @@ runStoreConformanceSuite({
 });
 
 describe("postgresStore", () => {
-  it("reports a new device once when 20 registrations of one key race through the registry", async () => {
-    const store = postgresStore({ connectionString: url, schema: freshSchema() });
-    const binding = createDeviceBinding({ secret: "x".repeat(32), store });
-    const device = await createTestDevice();
-    const proof = {
-      jkt: device.jkt,
-      jwk: device.jwk as never,
-      alg: "ES256" as const,
-      claims: { jti: "j", htm: "GET", htu: "https://a.example/", iat: 0 },
-      userAgent: null,
-      ipAddress: null,
-    };
-    const results = await Promise.all(
-      Array.from({ length: 20 }, () => binding.register("alice", proof)),
-    );
-    expect(results.filter((r) => r.newDeviceDetected)).toHaveLength(1);
-    const { rows } = await store.pool.query(
-      `SELECT count(*)::int AS n FROM "${schemas.at(-1)}".devicebound_devices`,
-    );
-    expect(rows[0].n).toBe(1);
-    await store.close();
-  });
-
   it("accepts a jti once when two processes consume it at the same moment", async () => {
     const schema = freshSchema();
     await migrate(admin, { schema });
-    const kids = [0, 1].map(() =>
-      spawnNodeScript(
-        new URL("./test-child.mjs", import.meta.url),
-        [url, schema, "jti:shared"],
-        "ready",
-      ),
-    );
-    await Promise.all(kids.map((k) => k.ready));
-    for (const k of kids) k.go();
-    const results = (await Promise.all(kids.map((k) => k.done))).map(lastJsonLine);
+    const results = await raceNodeScripts(new URL("./test-child.mjs", import.meta.url), [
+      url,
+      schema,
+      "jti:shared",
+    ]);
     expect(results.sort()).toEqual([false, true]);
   });
 

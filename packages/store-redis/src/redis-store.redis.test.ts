@@ -1,9 +1,8 @@
 import type { ChildProcess } from "node:child_process";
-import { createDeviceBinding } from "@devicebound/server";
 import {
   createTestDevice,
-  lastJsonLine,
   makeDeviceRecord,
+  raceNodeScripts,
   runStoreConformanceSuite,
   spawnNodeScript,
 } from "@devicebound/server/testing";
@@ -34,38 +33,13 @@ runStoreConformanceSuite({
 });
 
 describe("redisStore", () => {
-  it("reports a new device once when 20 registrations of one key race", async () => {
-    const store = redisStore({ url, keyPrefix: freshPrefix() });
-    const binding = createDeviceBinding({ secret: "x".repeat(32), store });
-    const device = await createTestDevice();
-    const proof = {
-      jkt: device.jkt,
-      jwk: device.jwk as never,
-      alg: "ES256" as const,
-      claims: { jti: "j", htm: "GET", htu: "https://a.example/", iat: 0 },
-      userAgent: null,
-      ipAddress: null,
-    };
-    const results = await Promise.all(
-      Array.from({ length: 20 }, () => binding.register("alice", proof)),
-    );
-    expect(results.filter((r) => r.newDeviceDetected)).toHaveLength(1);
-    expect(await store.listDevices("alice")).toHaveLength(1);
-    await store.close();
-  });
-
   it("accepts a jti once when two processes consume it at the same moment", async () => {
     const prefix = freshPrefix();
-    const kids = [0, 1].map(() =>
-      spawnNodeScript(
-        new URL("./test-child.mjs", import.meta.url),
-        [url, prefix, "jti:shared"],
-        "ready",
-      ),
-    );
-    await Promise.all(kids.map((k) => k.ready));
-    for (const k of kids) k.go();
-    const results = (await Promise.all(kids.map((k) => k.done))).map(lastJsonLine);
+    const results = await raceNodeScripts(new URL("./test-child.mjs", import.meta.url), [
+      url,
+      prefix,
+      "jti:shared",
+    ]);
     expect(results.sort()).toEqual([false, true]);
   });
 

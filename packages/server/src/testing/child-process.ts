@@ -36,3 +36,14 @@ export function spawnNodeScript(script: URL, args: string[], readyWord = ""): No
 export function lastJsonLine(output: string): unknown {
   return JSON.parse(output.trim().split("\n").at(-1) ?? "null");
 }
+
+/**
+ * Starts `count` children of `script`, waits until each printed "ready", releases them at the
+ * same moment, and returns what each printed last (parsed JSON): for cross-process races.
+ */
+export async function raceNodeScripts(script: URL, args: string[], count = 2): Promise<unknown[]> {
+  const kids = Array.from({ length: count }, () => spawnNodeScript(script, args, "ready"));
+  await Promise.all(kids.map((k) => k.ready));
+  for (const k of kids) k.go();
+  return (await Promise.all(kids.map((k) => k.done))).map(lastJsonLine);
+}

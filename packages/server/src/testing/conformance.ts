@@ -3,6 +3,7 @@
 //   runStoreConformanceSuite({ name: "sqlite", createStore: () => sqliteStore({ filename }) })
 import { afterEach, describe, expect, it } from "vitest";
 import type { Device, DeviceStore, ReplayStore } from "../device-store.js";
+import { createRegistry } from "../registry.js";
 
 type AnyStore = Partial<DeviceStore & ReplayStore> & { close?(): Promise<void> };
 
@@ -216,6 +217,24 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
         const winner = created[0]?.outcome === "created" ? created[0].device : null;
         for (const r of results) if (r.outcome === "existing") expect(r.device.id).toBe(winner?.id);
         expect(await store.listDevices("user-1")).toHaveLength(1);
+      });
+
+      it("reports a new device once when 20 registrations of one key race through the registry", async () => {
+        const registry = createRegistry({ store: await devices() });
+        const key = makeDeviceRecord();
+        const proof = {
+          jkt: key.jkt,
+          jwk: key.publicJwk,
+          alg: key.alg,
+          claims: { jti: "j", htm: "GET", htu: "https://app.example/", iat: 0 },
+          userAgent: null,
+          ipAddress: null,
+        };
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () => registry.register("racer", proof)),
+        );
+        expect(results.filter((r) => r.newDeviceDetected)).toHaveLength(1);
+        expect(await registry.list("racer")).toHaveLength(1);
       });
 
       it("enforces the limit atomically under 10 concurrent inserts of new keys", async () => {

@@ -8,7 +8,7 @@ export {
   type StoreBenchmarkReport,
   type StoreBenchmarkRow,
 } from "./benchmark.js";
-export { lastJsonLine, type NodeChild, spawnNodeScript } from "./child-process.js";
+export { lastJsonLine, type NodeChild, raceNodeScripts, spawnNodeScript } from "./child-process.js";
 export {
   type ConformanceOptions,
   makeDeviceRecord,
