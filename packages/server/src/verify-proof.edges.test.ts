@@ -120,10 +120,18 @@ describe("challenge binding", () => {
     const nonce = (await f.binding.createChallenge({ ipAddress: "a\nb", userAgent: "c" }))
       .challenge;
     await expect(
-      f.binding.verifyProof(await f.proof({ nonce }), { ...GET, ipAddress: "a", userAgent: "b\nc" }),
+      f.binding.verifyProof(await f.proof({ nonce }), {
+        ...GET,
+        ipAddress: "a",
+        userAgent: "b\nc",
+      }),
     ).rejects.toMatchObject({ code: "ERR_CHALLENGE_BINDING" });
     await expect(
-      f.binding.verifyProof(await f.proof({ nonce }), { ...GET, ipAddress: "a\nb", userAgent: "c" }),
+      f.binding.verifyProof(await f.proof({ nonce }), {
+        ...GET,
+        ipAddress: "a\nb",
+        userAgent: "c",
+      }),
     ).resolves.toBeTruthy();
   });
 });
