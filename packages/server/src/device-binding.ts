@@ -1,6 +1,6 @@
 // createDeviceBinding: one object with everything a backend calls, challenges, verification,
 // the registry and the session guard, over the crypto backend the entry point chose.
-import { type ChallengeJSON, DeviceBindingError, type ProofAlgorithm } from "@devicebound/wire";
+import { type ChallengeJSON, DeviceBindingError, isDeviceBindingError } from "@devicebound/wire";
 import type { ChallengeContext } from "./challenge.js";
 import type { CryptoBackend } from "./crypto-backend.js";
 import type { Device, DeviceStore, ReplayStore } from "./device-store.js";
@@ -41,8 +41,6 @@ export interface DeviceBinding extends ProofVerifier, DeviceRegistry {
    * and, for proof and challenge failures, a fresh challenge to retry with.
    */
   errorResponse(error: unknown, context?: ChallengeContext): Promise<Response>;
-  /** The algorithms this binding accepts, for `WWW-Authenticate` and discovery. */
-  readonly algorithms: readonly ProofAlgorithm[];
 }
 
 export function createDeviceBindingWith(defaultCrypto: () => CryptoBackend) {
@@ -67,7 +65,6 @@ export function createDeviceBindingWith(defaultCrypto: () => CryptoBackend) {
     return {
       ...verifier,
       ...registry,
-      algorithms: options.algorithms ?? ["ES256"],
       async requireDevice(userId, proof, sessionJkt) {
         assertSessionDevice(proof, sessionJkt);
         const known = await registry.isKnown(userId, proof);
@@ -88,19 +85,20 @@ export function createDeviceBindingWith(defaultCrypto: () => CryptoBackend) {
         return known.device;
       },
       async errorResponse(error, context = {}) {
-        const failure =
-          error instanceof DeviceBindingError
-            ? error
-            : new DeviceBindingError("ERR_INVALID_INPUT", "The request could not be processed", {
-                cause: error,
-              });
+        // By name and code, not instanceof: an error thrown by another bundled copy of the class
+        // (a CommonJS entry beside this one) must get the same answer.
+        const failure = isDeviceBindingError(error)
+          ? error
+          : new DeviceBindingError("ERR_INVALID_INPUT", "The request could not be processed", {
+              cause: error,
+            });
         let challenge: ChallengeJSON | null = null;
         try {
           challenge = await verifier.createChallenge(context);
         } catch {
           // Without a challenge the answer is still correct, only without a retry hint.
         }
-        return errorResponse(failure, challenge);
+        return errorResponse(failure, challenge, verifier.algorithms);
       },
     };
   };

@@ -5,12 +5,14 @@ import { challengeHeaders } from "../http.js";
 import type { VerifyRequestOptions } from "../verify-proof.js";
 import {
   type AdapterOptions,
+  clientAddress,
   errorParts,
-  firstForwardedFor,
   type GuardResult,
   guard,
   type PlainRequest,
+  requirePublicOrigin,
   type SessionLookup,
+  trustedHops,
   verifyPlain,
 } from "./guard.js";
 
@@ -21,7 +23,9 @@ export interface FastifyRequestLike {
   method: string;
   url: string;
   headers: Record<string, string | string[] | undefined>;
+  /** Fastify's client address, which honours Fastify's own `trustProxy` setting. */
   ip: string;
+  socket?: { remoteAddress?: string | undefined };
   devicebound?: GuardResult;
 }
 export interface FastifyReplyLike {
@@ -30,13 +34,21 @@ export interface FastifyReplyLike {
   send(body?: unknown): unknown;
 }
 
+/**
+ * Without `trustProxy`, the client address is Fastify's `request.ip`, so configure proxies once,
+ * in Fastify (`Fastify({ trustProxy })`). With `trustProxy` here, it is read the same way as in
+ * the other adapters, from the socket and `X-Forwarded-For`.
+ */
 export function fastifyDeviceBinding(binding: DeviceBinding, options: AdapterOptions = {}) {
+  requirePublicOrigin(binding, "fastifyDeviceBinding");
+  const hops = options.trustProxy === undefined ? null : trustedHops(options.trustProxy);
   function context(request: FastifyRequestLike): ChallengeContext {
     const ua = request.headers["user-agent"];
     return {
       ipAddress:
-        (options.trustProxy ? firstForwardedFor(request.headers["x-forwarded-for"]) : undefined) ??
-        request.ip,
+        hops === null
+          ? request.ip
+          : clientAddress(request.socket?.remoteAddress, request.headers["x-forwarded-for"], hops),
       userAgent: Array.isArray(ua) ? ua[0] : ua,
     };
   }

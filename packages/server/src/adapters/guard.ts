@@ -34,17 +34,49 @@ export interface PlainRequest {
 
 export interface AdapterOptions {
   /**
-   * Take the client IP from the first `X-Forwarded-For` entry. Only behind a proxy you run, which
-   * overwrites that header; otherwise clients could choose their own IP.
+   * How many proxies you run in front of the app (`true` means one). The client IP is then read
+   * that many entries from the **right** of `X-Forwarded-For`, where each of your proxies appends
+   * the address it received the request from; entries further left were written by the client and
+   * are never trusted. Default: no proxy, the socket's peer address.
    */
-  trustProxy?: boolean;
+  trustProxy?: boolean | number;
 }
 
-export function firstForwardedFor(
-  value: string | readonly string[] | null | undefined,
+/** The number of trusted proxy hops `trustProxy` stands for (a TypeError for anything else). */
+export function trustedHops(trustProxy: boolean | number | undefined): number {
+  if (trustProxy === undefined || trustProxy === false) return 0;
+  if (trustProxy === true) return 1;
+  if (!Number.isInteger(trustProxy) || trustProxy < 0) {
+    throw new TypeError("trustProxy must be a boolean or a whole number of proxy hops");
+  }
+  return trustProxy;
+}
+
+/**
+ * The client address behind `hops` trusted proxies: walking from the peer that connected to us
+ * back through `X-Forwarded-For` from its right end, one entry per trusted proxy. With fewer
+ * entries than hops, the farthest address there is (as Express's `trust proxy` does).
+ */
+export function clientAddress(
+  peer: string | undefined,
+  forwardedFor: string | readonly string[] | null | undefined,
+  hops: number,
 ): string | undefined {
-  const raw = Array.isArray(value) ? value[0] : value;
-  return typeof raw === "string" ? raw.split(",")[0]?.trim() || undefined : undefined;
+  if (hops === 0) return peer;
+  const raw = typeof forwardedFor === "string" ? forwardedFor : forwardedFor?.join(",");
+  const entries = raw ? raw.split(",").map((entry) => entry.trim()) : [];
+  const chain = [peer, ...entries.filter(Boolean).reverse()];
+  return chain[Math.min(hops, chain.length - 1)];
+}
+
+/** Adapters that receive paths, not absolute URLs, need the origin users reach the app at. */
+export function requirePublicOrigin(binding: DeviceBinding, adapter: string): void {
+  if (binding.publicOrigins.length === 0) {
+    throw new TypeError(
+      `${adapter} sees only the request path: give createDeviceBinding a publicOrigin ` +
+        '(e.g. "https://app.example.com") so the proof\'s htu can be checked',
+    );
+  }
 }
 
 export function verifyPlain(
