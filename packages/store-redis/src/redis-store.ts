@@ -184,7 +184,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       // The script checks again against Redis's own clock, which decides when PXAT expires.
       if (!(expiresAtMs > Date.now())) return Promise.resolve(false);
       return run(
-        async () => (await client.dbConsume(`${prefix}replay:${key}`, Math.ceil(expiresAtMs))) === 1,
+        async () =>
+          (await client.dbConsume(`${prefix}replay:${key}`, Math.ceil(expiresAtMs))) === 1,
       );
     },
     async close() {
