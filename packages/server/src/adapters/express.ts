@@ -8,8 +8,10 @@ import { challengeHeaders } from "../http.js";
 import type { VerifyRequestOptions } from "../verify-proof.js";
 import {
   type AdapterOptions,
+  checkGuardOptions,
   clientAddress,
   errorParts,
+  type GuardOptions,
   type GuardResult,
   guard,
   type PlainRequest,
@@ -19,7 +21,15 @@ import {
   verifyPlain,
 } from "./guard.js";
 
-export type { AdapterOptions, DeviceSession, GuardResult, SessionLookup } from "./guard.js";
+export type {
+  AdapterOptions,
+  DeviceSession,
+  GuardOptions,
+  GuardResult,
+  GuardResultFor,
+  SessionLookup,
+  SessionStatus,
+} from "./guard.js";
 
 type NodeRequest = IncomingMessage & { originalUrl?: string; devicebound?: GuardResult };
 type Next = (error?: unknown) => void;
@@ -116,12 +126,18 @@ export function nodeDeviceBinding(binding: DeviceBinding, options: AdapterOption
     },
     /**
      * Middleware for API routes: the proof must come from the key bound to the session, still
-     * registered and not blocked. Sets `req.devicebound = { proof, device, session }`.
+     * registered and not blocked. Sets `req.devicebound = { sessionStatus, proof, device,
+     * session, newDeviceDetected }`. `options` bind sessions that have no device yet (SSO) and
+     * let legacy sessions through during a rollout.
      */
-    requireDevice<R extends NodeRequest = NodeRequest>(getSession: SessionLookup<R>) {
+    requireDevice<R extends NodeRequest = NodeRequest>(
+      getSession: SessionLookup<R>,
+      options?: GuardOptions<R>,
+    ) {
+      const checked = checkGuardOptions(options);
       return async (req: R, res: ServerResponse, next: Next) => {
         try {
-          req.devicebound = await guard(binding, plain(req), await getSession(req));
+          req.devicebound = await guard(binding, plain(req), await getSession(req), req, checked);
         } catch (error) {
           await sendError(req, res, error);
           return;

@@ -5,8 +5,10 @@ import { challengeHeaders } from "../http.js";
 import type { VerifyRequestOptions } from "../verify-proof.js";
 import {
   type AdapterOptions,
+  checkGuardOptions,
   clientAddress,
   errorParts,
+  type GuardOptions,
   type GuardResult,
   guard,
   type PlainRequest,
@@ -16,7 +18,15 @@ import {
   verifyPlain,
 } from "./guard.js";
 
-export type { AdapterOptions, DeviceSession, GuardResult, SessionLookup } from "./guard.js";
+export type {
+  AdapterOptions,
+  DeviceSession,
+  GuardOptions,
+  GuardResult,
+  GuardResultFor,
+  SessionLookup,
+  SessionStatus,
+} from "./guard.js";
 
 /** The parts of a Fastify request and reply used here (structural, so Fastify stays optional). */
 export interface FastifyRequestLike {
@@ -80,11 +90,24 @@ export function fastifyDeviceBinding(binding: DeviceBinding, options: AdapterOpt
           .send(challenge);
       };
     },
-    /** A preHandler hook; sets `request.devicebound = { proof, device, session }`. */
-    requireDevice(getSession: SessionLookup<FastifyRequestLike>) {
+    /**
+     * A preHandler hook; sets `request.devicebound = { sessionStatus, proof, device, session,
+     * newDeviceDetected }`. `options` as for the Express adapter.
+     */
+    requireDevice(
+      getSession: SessionLookup<FastifyRequestLike>,
+      options?: GuardOptions<FastifyRequestLike>,
+    ) {
+      const checked = checkGuardOptions(options);
       return async (request: FastifyRequestLike, reply: FastifyReplyLike) => {
         try {
-          request.devicebound = await guard(binding, plain(request), await getSession(request));
+          request.devicebound = await guard(
+            binding,
+            plain(request),
+            await getSession(request),
+            request,
+            checked,
+          );
         } catch (error) {
           return sendError(request, reply, error);
         }

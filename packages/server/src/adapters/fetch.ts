@@ -6,8 +6,10 @@ import { challengeHeaders, withChallenge } from "../http.js";
 import type { VerifyRequestOptions } from "../verify-proof.js";
 import {
   type AdapterOptions,
+  checkGuardOptions,
   clientAddress,
-  type GuardResult,
+  type GuardOptions,
+  type GuardResultFor,
   guard,
   type PlainRequest,
   type SessionLookup,
@@ -15,7 +17,15 @@ import {
   verifyPlain,
 } from "./guard.js";
 
-export type { AdapterOptions, DeviceSession, GuardResult, SessionLookup } from "./guard.js";
+export type {
+  AdapterOptions,
+  DeviceSession,
+  GuardOptions,
+  GuardResult,
+  GuardResultFor,
+  SessionLookup,
+  SessionStatus,
+} from "./guard.js";
 
 export interface FetchAdapterOptions extends AdapterOptions {
   /**
@@ -76,15 +86,20 @@ export function fetchDeviceBinding(binding: DeviceBinding, options: FetchAdapter
       });
     },
     /**
-     * The API guard: resolves `{ ok: true, proof, device, session }`, or `{ ok: false, response }`
-     * with the answer to send.
+     * The API guard: resolves `{ ok: true, sessionStatus, proof, device, session,
+     * newDeviceDetected }`, or `{ ok: false, response }` with the answer to send. `options` as
+     * for the Express adapter.
      */
-    async requireDevice(
+    async requireDevice<O extends GuardOptions<Request> = Record<never, never>>(
       request: Request,
       getSession: SessionLookup<Request>,
-    ): Promise<({ ok: true } & GuardResult) | { ok: false; response: Response }> {
+      options?: O,
+    ): Promise<({ ok: true } & GuardResultFor<O>) | { ok: false; response: Response }> {
+      const checked = checkGuardOptions(options);
       try {
-        return { ok: true, ...(await guard(binding, plain(request), await getSession(request))) };
+        const session = await getSession(request);
+        const result = await guard(binding, plain(request), session, request, checked);
+        return { ok: true, ...(result as GuardResultFor<O>) };
       } catch (error) {
         return { ok: false, response: await binding.errorResponse(error, context(request)) };
       }
