@@ -7,7 +7,7 @@ import {
   getDeviceThumbprint,
   initFetchWithDevice,
 } from "./index.js";
-import { keyStore } from "./key-store.js";
+import { loadDeviceKey } from "./key-store.js";
 
 declare module "vitest/browser" {
   interface BrowserCommands {
@@ -44,9 +44,9 @@ describe("device key in Chromium", () => {
     const { databaseName } = init();
     await getDeviceThumbprint();
     // Read back what IndexedDB holds (the generator must not run: the key exists).
-    const stored = await keyStore(databaseName, () => Promise.reject(new Error("no key stored")));
-    const privateKey = stored?.key.keyPair.privateKey as CryptoKey;
-    expect(stored?.created).toBe(false);
+    const stored = await loadDeviceKey(databaseName, crypto.subtle, []);
+    expect(stored.status).toBe("restored");
+    const privateKey = (stored as unknown as { key: StoredDeviceKey }).key?.keyPair.privateKey;
     expect(privateKey).toBeInstanceOf(CryptoKey);
     expect(privateKey.extractable).toBe(false);
     await expect(crypto.subtle.exportKey("jwk", privateKey)).rejects.toThrow();
