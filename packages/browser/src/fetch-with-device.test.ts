@@ -1,5 +1,11 @@
 import "fake-indexeddb/auto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { isDeviceBindingError } from "@devicebound/wire";
+import { build } from "esbuild";
 import { openDB } from "idb";
 import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify } from "jose";
 import { HttpResponse, http } from "msw";
@@ -646,12 +652,32 @@ describe("createDeviceFetch", () => {
     expect(() => createDeviceFetch({} as never)).toThrow(TypeError);
   });
 
-  it("shares the default instance between two copies of the module (ESM and CJS builds)", async () => {
-    init();
-    const thumbprint = await getDeviceThumbprint();
-    vi.resetModules();
-    const otherCopy = await import("./index.js");
-    expect(otherCopy.fetchWithDevice).not.toBe(fetchWithDevice);
-    expect(await otherCopy.getDeviceThumbprint()).toBe(thumbprint);
+  it("has one default instance when an app loads both the ESM and the CommonJS build", async () => {
+    // Two bundles, each with its own copy of everything (idb too), as the published builds are.
+    const dir = mkdtempSync(join(tmpdir(), "devicebound-dual-"));
+    try {
+      for (const format of ["esm", "cjs"] as const) {
+        await build({
+          entryPoints: [fileURLToPath(new URL("./index.ts", import.meta.url))],
+          bundle: true,
+          format,
+          platform: "neutral",
+          mainFields: ["module", "main"],
+          outfile: join(dir, format === "esm" ? "index.mjs" : "index.cjs"),
+        });
+      }
+      const cjs = createRequire(import.meta.url)(
+        join(dir, "index.cjs"),
+      ) as typeof import("./index.js");
+      const esm = (await import(pathToFileURL(join(dir, "index.mjs")).href)) as typeof cjs;
+      expect(cjs.fetchWithDevice).not.toBe(esm.fetchWithDevice);
+      esm.initFetchWithDevice({ fetchChallenge: challenges(), databaseName: "dual" });
+      expect(await cjs.getDeviceThumbprint()).toBe(await esm.getDeviceThumbprint());
+      route(`${APP}/x`);
+      await cjs.fetchWithDevice("/x");
+      expect((await verify(seen[0]?.proof ?? null)).claims.nonce).toBe("challenge-1");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

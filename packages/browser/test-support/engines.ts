@@ -118,10 +118,16 @@ async function launchWebKit(): Promise<Engine> {
     {
       env: { ...process.env, DISPLAY: xvfb.display },
       stdio: "ignore",
+      // Its own process group, so MiniBrowser and its helpers go with it even after a crash.
+      detached: true,
     },
   );
   const stop = () => {
-    driver.kill();
+    try {
+      process.kill(-(driver.pid as number));
+    } catch {
+      // Already gone.
+    }
     xvfb.process.kill();
   };
   const base = `http://127.0.0.1:${port}`;
