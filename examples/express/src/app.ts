@@ -6,7 +6,7 @@ import { isDeviceBindingError } from "@devicebound/server";
 import { type GuardResult, nodeDeviceBinding } from "@devicebound/server/express";
 import { sqliteStore } from "@devicebound/store-sqlite";
 import express, { type NextFunction, type Request, type Response } from "express";
-import { AppError, createDemo, type Reply } from "./demo.js";
+import { AppError, createDemo, type Reply, SECURITY_HEADERS } from "./demo.js";
 import type { SessionRecord } from "./demo-state.js";
 import { sqliteState } from "./sqlite-state.js";
 
@@ -19,14 +19,6 @@ export interface AppConfig {
 
 export const PAGES = fileURLToPath(new URL("../public/", import.meta.url));
 const SCRIPTS = fileURLToPath(new URL("./public/", import.meta.url));
-
-/** The headers every page and API answer carries. */
-export const SECURITY_HEADERS = {
-  "Content-Security-Policy":
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-  "X-Content-Type-Options": "nosniff",
-  "Referrer-Policy": "same-origin",
-};
 
 type Authed = Request & { demoSession: SessionRecord; devicebound: GuardResult };
 

@@ -19,8 +19,6 @@ export interface SessionRecord {
   ipAddress: string | null;
   createdAtMs: number;
   expiresAtMs: number;
-  /** Set when the session ended; the record is kept until it expires so the reason can be told. */
-  endedReason: EndReason | null;
 }
 
 /** A sign-in that passed the password and waits for the one-time code. */
@@ -54,10 +52,17 @@ export interface UserSettings {
 
 export interface DemoState {
   createSession(session: SessionRecord): Promise<void>;
+  /** A live session, or `null` (unknown, expired or ended). */
   getSession(id: string): Promise<SessionRecord | null>;
+  /**
+   * Deletes the session. Only its id and `reason` are kept, until it would have expired, so the
+   * sign-in page can say why it ended.
+   */
   endSession(id: string, reason: EndReason): Promise<void>;
-  /** Ends every live session of one device. */
+  /** Ends every session of one device. */
   endDeviceSessions(userId: string, deviceId: string, reason: EndReason): Promise<void>;
+  /** Why the session with this id ended, or `null`. */
+  endedReason(id: string): Promise<EndReason | null>;
 
   putPending(pending: PendingSignIn): Promise<void>;
   getPending(id: string): Promise<PendingSignIn | null>;

@@ -22,6 +22,14 @@ export const MAX_RESENDS = 3;
 export const SWEEP_EVERY_MS = 60_000;
 const COOKIE = "sid";
 
+/** The headers every page and API answer carries: no inline script or style, no framing. */
+export const SECURITY_HEADERS = {
+  "Content-Security-Policy":
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "same-origin",
+};
+
 /** A refusal the client shows as it is: `code` is stable, `details` go into the JSON body. */
 export class AppError extends Error {
   constructor(
@@ -169,7 +177,6 @@ export function createDemo(options: DemoOptions) {
       ipAddress: proof.ipAddress,
       createdAtMs: at,
       expiresAtMs: at + SESSION_TTL_MS,
-      endedReason: null,
     });
     return `${COOKIE}=${id}.${sign(id)}; Max-Age=${SESSION_TTL_MS / 1000}; ${flags}`;
   }
@@ -225,13 +232,10 @@ export function createDemo(options: DemoOptions) {
     async authenticate(cookieHeader: string | null | undefined): Promise<SessionRecord> {
       const id = sessionId(cookieHeader);
       const session = id ? await state.getSession(id) : null;
-      if (!session || session.expiresAtMs < now())
-        throw new AppError(401, "not_signed_in", "Sign in first.");
-      if (session.endedReason)
-        throw new AppError(401, "signed_out", "This session has ended.", {
-          reason: session.endedReason,
-        });
-      return session;
+      if (session && session.expiresAtMs > now()) return session;
+      const reason = id ? await state.endedReason(id) : null;
+      if (reason) throw new AppError(401, "signed_out", "This session has ended.", { reason });
+      throw new AppError(401, "not_signed_in", "Sign in first.");
     },
 
     /**

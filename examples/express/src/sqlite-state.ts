@@ -6,8 +6,10 @@ import type { DemoState, EndReason, Message, PendingSignIn, SessionRecord } from
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS demo_sessions (
   id TEXT PRIMARY KEY, user_id TEXT NOT NULL, jkt TEXT NOT NULL, device_id TEXT NOT NULL,
-  ip_address TEXT, created_at_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL, ended_reason TEXT);
+  ip_address TEXT, created_at_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS demo_sessions_device ON demo_sessions (user_id, device_id);
+CREATE TABLE IF NOT EXISTS demo_ended_sessions (
+  id TEXT PRIMARY KEY, reason TEXT NOT NULL, expires_at_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS demo_pending (
   id TEXT PRIMARY KEY, user_id TEXT NOT NULL, jkt TEXT NOT NULL, code TEXT NOT NULL,
   ip_address TEXT, expires_at_ms INTEGER NOT NULL, resends INTEGER NOT NULL);
@@ -27,7 +29,6 @@ interface SessionRow {
   ip_address: string | null;
   created_at_ms: number;
   expires_at_ms: number;
-  ended_reason: string | null;
 }
 
 interface PendingRow {
@@ -45,14 +46,16 @@ export function sqliteState(store: SqliteStore): DemoState {
   db.exec(SCHEMA);
   const q = {
     insertSession: db.prepare(
-      `INSERT INTO demo_sessions VALUES (@id, @userId, @jkt, @deviceId, @ipAddress, @createdAtMs, @expiresAtMs, NULL)`,
+      `INSERT INTO demo_sessions VALUES (@id, @userId, @jkt, @deviceId, @ipAddress, @createdAtMs, @expiresAtMs)`,
     ),
     getSession: db.prepare("SELECT * FROM demo_sessions WHERE id = ?"),
-    endSession: db.prepare(
-      "UPDATE demo_sessions SET ended_reason = ? WHERE id = ? AND ended_reason IS NULL",
+    deviceSessions: db.prepare(
+      "SELECT id, expires_at_ms FROM demo_sessions WHERE user_id = ? AND device_id = ?",
     ),
-    endDevice: db.prepare(
-      "UPDATE demo_sessions SET ended_reason = ? WHERE user_id = ? AND device_id = ? AND ended_reason IS NULL",
+    deleteSession: db.prepare("DELETE FROM demo_sessions WHERE id = ? RETURNING expires_at_ms"),
+    remember: db.prepare("INSERT OR REPLACE INTO demo_ended_sessions VALUES (?, ?, ?)"),
+    endedReason: db.prepare(
+      "SELECT reason FROM demo_ended_sessions WHERE id = ? AND expires_at_ms > ?",
     ),
     putPending: db.prepare(
       `INSERT OR REPLACE INTO demo_pending VALUES (@id, @userId, @jkt, @code, @ipAddress, @expiresAtMs, @resends)`,
@@ -75,9 +78,22 @@ export function sqliteState(store: SqliteStore): DemoState {
     getSettings: db.prepare("SELECT single_device FROM demo_settings WHERE user_id = ?"),
     putSettings: db.prepare("INSERT OR REPLACE INTO demo_settings VALUES (?, ?)"),
     sweepSessions: db.prepare("DELETE FROM demo_sessions WHERE expires_at_ms < ?"),
+    sweepEnded: db.prepare("DELETE FROM demo_ended_sessions WHERE expires_at_ms < ?"),
     sweepPending: db.prepare("DELETE FROM demo_pending WHERE expires_at_ms < ?"),
     sweepFailures: db.prepare("DELETE FROM demo_failures WHERE reset_at_ms < ?"),
   };
+  const end = db.transaction((ids: string[], reason: EndReason) => {
+    for (const id of ids) {
+      const row = q.deleteSession.get(id) as { expires_at_ms: number } | undefined;
+      if (row) q.remember.run(id, reason, row.expires_at_ms);
+    }
+  });
+  const endDevice = db.transaction((userId: string, deviceId: string, reason: EndReason) =>
+    end(
+      (q.deviceSessions.all(userId, deviceId) as { id: string }[]).map((r) => r.id),
+      reason,
+    ),
+  );
   const addFailures = db.transaction((keys: string[], windowMs: number, nowMs: number) =>
     keys.map(
       (key) =>
@@ -100,14 +116,17 @@ export function sqliteState(store: SqliteStore): DemoState {
         ipAddress: row.ip_address,
         createdAtMs: row.created_at_ms,
         expiresAtMs: row.expires_at_ms,
-        endedReason: row.ended_reason as EndReason | null,
       } satisfies SessionRecord;
     },
     async endSession(id, reason) {
-      q.endSession.run(reason, id);
+      end([id], reason);
     },
     async endDeviceSessions(userId, deviceId, reason) {
-      q.endDevice.run(reason, userId, deviceId);
+      endDevice(userId, deviceId, reason);
+    },
+    async endedReason(id) {
+      const row = q.endedReason.get(id, Date.now()) as { reason: EndReason } | undefined;
+      return row?.reason ?? null;
     },
     async putPending(p) {
       q.putPending.run(p);
@@ -154,6 +173,7 @@ export function sqliteState(store: SqliteStore): DemoState {
     },
     async sweep(nowMs) {
       q.sweepSessions.run(nowMs);
+      q.sweepEnded.run(nowMs);
       q.sweepPending.run(nowMs);
       q.sweepFailures.run(nowMs);
     },
