@@ -164,4 +164,16 @@ test("the launcher fails loudly when the database settings are missing or wrong"
   expect(wrong.output).toContain("cannot reach PostgreSQL at DATABASE_URL");
   expect(wrong.output).toContain("the fleet is down");
   expect(wrong.output).not.toContain("devicebound fleet: http");
+
+  // The running fleet holds these ports: a second one cannot start, and says so.
+  const busy = await launch({
+    PORT: process.env.E2E_FLEET_PORT,
+    DATABASE_URL: process.env.DEVICEBOUND_TEST_PG_URL,
+    REDIS_URL: process.env.DEVICEBOUND_TEST_REDIS_URL,
+    REDIS_PREFIX: `${prefix}busy:`,
+    DATABASE_SCHEMA: process.env.E2E_FLEET_RUN,
+  });
+  expect(busy.code).toBe(1);
+  expect(busy.output).toContain("cannot listen on 127.0.0.1:");
+  expect(busy.output).not.toContain("devicebound fleet: http");
 });
