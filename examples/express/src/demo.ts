@@ -82,6 +82,8 @@ export function deviceJSON(device: Device, currentId: string) {
   };
 }
 
+export type DeviceJSON = ReturnType<typeof deviceJSON>;
+
 function newSignInMessage(device: Device, at: Date): Message {
   return {
     id: randomUUID(),

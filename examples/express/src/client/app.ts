@@ -7,6 +7,9 @@ import {
   getDeviceThumbprint,
   initFetchWithDevice,
 } from "@devicebound/browser";
+// Types only: the wire shapes the server sends.
+import type { DeviceJSON } from "../demo.js";
+import type { Message } from "../demo-state.js";
 
 initFetchWithDevice({
   async fetchChallenge() {
@@ -301,17 +304,6 @@ async function signInPage() {
 
 // --- devices -----------------------------------------------------------------------------------
 
-interface DeviceJSON {
-  id: string;
-  displayName: string;
-  status: "active" | "blocked";
-  createdAt: string;
-  lastSeenAt: string;
-  signedInFrom: string;
-  keyId: string;
-  current: boolean;
-}
-
 const relative = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
 function ago(iso: string): string {
   const seconds = (new Date(iso).getTime() - Date.now()) / 1000;
@@ -583,17 +575,8 @@ async function renderDevices(): Promise<DeviceJSON[]> {
 
 // --- inbox -------------------------------------------------------------------------------------
 
-interface MessageJSON {
-  id: string;
-  at: string;
-  subject: string;
-  paragraphs: string[];
-  details: [string, string][];
-  action: { label: string; href: string } | null;
-}
-
 async function inboxPage() {
-  const { messages } = await api<{ messages: MessageJSON[] }>("GET", "/api/inbox").catch(
+  const { messages } = await api<{ messages: Message[] }>("GET", "/api/inbox").catch(
     handleAuthError,
   );
   enableLogout();
