@@ -29,6 +29,7 @@ test("the first sign-in sends a security message with device, time, IP and a blo
 
   await page.click("#logout");
   await expect(await signedOutNotice(page)).toHaveText("You signed out.");
+  await audit(page, "the sign-in page");
   // No user is prefilled: the page does not guess who you are.
   await expect(page.locator("input[name=username]")).toHaveValue("");
   expect(await signIn(page, "alice")).toBe(false);

@@ -134,11 +134,16 @@ export function createDemo(options: DemoOptions) {
 
   // Blocks and deletes end sessions in their routes, awaited; evictions happen inside register.
   async function onEvent(event: DeviceEvent): Promise<void> {
-    if (event.type === "newDevice")
-      await state.send(newSignInMessage(event.device, new Date(now())));
-    if (event.type === "deleted" && event.reason === "evicted") {
-      await state.endDeviceSessions(event.device.userId, event.device.id, "device-evicted");
-      await state.send(evictedMessage(event.device, new Date(now())));
+    try {
+      if (event.type === "newDevice")
+        await state.send(newSignInMessage(event.device, new Date(now())));
+      if (event.type === "deleted" && event.reason === "evicted") {
+        await state.endDeviceSessions(event.device.userId, event.device.id, "device-evicted");
+        await state.send(evictedMessage(event.device, new Date(now())));
+      }
+    } catch (error) {
+      // The registry swallows handler errors so a request never fails on them: log them here.
+      console.error(`handling the ${event.type} event failed`, error);
     }
   }
   const bindingOptions = { ...options.binding, onEvent };
