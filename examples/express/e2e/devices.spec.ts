@@ -113,7 +113,7 @@ test("deleting asks first and says what happens; deleting this device signs out 
   await expect(row).toBeVisible();
 
   await row.getByRole("button", { name: "Delete" }).click();
-  await dialog.getByRole("button", { name: "Delete and sign out" }).click();
+  await dialog.getByRole("button", { name: "Delete Chrome on Linux and sign out" }).click();
   await expect(await signedOutNotice(page)).toContainText("You deleted this device");
   expect(await signIn(page, "dave")).toBe(true);
   expect(await inboxSubjects(page)).toHaveLength(2);
@@ -140,7 +140,7 @@ test("a device deleted elsewhere is told why, and its old cookie stays dead afte
   await otherCards(page).getByRole("button", { name: "Delete" }).click();
   const dialog = page.getByRole("dialog", { name: "Delete Chrome on Linux (2)?" });
   await expect(dialog).toContainText("needs your password and a one-time code");
-  await dialog.getByRole("button", { name: "Delete device" }).click();
+  await dialog.getByRole("button", { name: "Delete Chrome on Linux (2)" }).click();
   await expect(page.locator(".toast")).toContainText("Deleted Chrome on Linux (2)");
   await expect(page.getByTestId("device-row")).toHaveCount(1);
 

@@ -92,7 +92,7 @@ function newSignInMessage(device: Device, at: Date): Message {
     subject: `New sign-in from ${device.displayName}`,
     paragraphs: [
       `Hi ${userName(device.userId)},`,
-      "your account was just signed in to from a device it had not been used on before.",
+      "we noticed a new sign-in to your account, on a device it had not been used on before.",
       "If this was you, there is nothing to do.",
       "If it was not you, block that device now: it is signed out at once and cannot sign in again. Then change your password.",
     ],

@@ -124,7 +124,10 @@ test("a deleted device's old cookie stays dead after the same key registers agai
   const oldCookies = await other.context.cookies();
   await open(page, "/devices");
   await otherCards(page).getByRole("button", { name: "Delete" }).click();
-  await page.getByRole("dialog").getByRole("button", { name: "Delete device" }).click();
+  await page
+    .getByRole("dialog")
+    .getByRole("button", { name: "Delete Chrome on Linux (2)" })
+    .click();
   await expect(page.getByTestId("device-row")).toHaveCount(1);
 
   expect(await signIn(other.page, "erin")).toBe(true);

@@ -406,14 +406,14 @@ async function blockDevice(d: DeviceJSON, ask = false) {
     const ok = await confirmAction(
       "Block this device?",
       `You are using ${d.displayName} right now. Blocking it signs you out at once, and this browser cannot sign in to your account again until you unblock it from another device.`,
-      "Block and sign out",
+      `Block ${d.displayName} and sign out`,
     );
     if (!ok) return;
   } else if (ask) {
     const ok = await confirmAction(
       `Block ${d.displayName}?`,
       `${d.displayName} (key ${d.keyId}, signed in from ${d.signedInFrom}) is signed out at once and cannot sign in to your account until you unblock it.`,
-      "Block device",
+      `Block ${d.displayName}`,
     );
     if (!ok) return;
   }
@@ -435,7 +435,7 @@ async function deleteDevice(d: DeviceJSON) {
     d.current
       ? `You are using ${d.displayName} right now. Deleting it signs you out at once; signing in here again will need a one-time code, and this browser will show up as a new device.`
       : `${d.displayName} is signed out at once. If it signs in again, it needs your password and a one-time code, and shows up as a new device. To keep it out for good, block it instead.`,
-    d.current ? "Delete and sign out" : "Delete device",
+    d.current ? `Delete ${d.displayName} and sign out` : `Delete ${d.displayName}`,
   );
   if (!ok) return;
   try {
