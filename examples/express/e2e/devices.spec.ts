@@ -157,17 +157,22 @@ test("a device deleted elsewhere is told why, and its old cookie stays dead afte
   await other.context.close();
 });
 
-test("one device at a time: saved with feedback, removes every other device, tells the inbox and the removed devices", async ({
+test("one device at a time: saved with feedback, removes every other active device, keeps blocked ones blocked, tells the inbox and the removed devices", async ({
   page,
   browser,
 }) => {
   await signIn(page, "erin");
   const second = await otherBrowser(browser);
   await signIn(second.page, "erin");
+  const stolen = await otherBrowser(browser);
+  await signIn(stolen.page, "erin");
   await open(page, "/devices");
-  await expect(page.getByTestId("device-row")).toHaveCount(2);
+  await expect(page.getByTestId("device-row")).toHaveCount(3);
+  const stolenRow = page.getByTestId("device-row").filter({ hasText: "Chrome on Linux (3)" });
+  await stolenRow.getByRole("button", { name: "Block Chrome on Linux (3)" }).click();
+  await expect(stolenRow).toHaveAttribute("data-status", "blocked");
   await expect(page.locator("#single-device-help")).toContainText(
-    "removes every other device of your account, blocked ones too",
+    "removes every other active device of your account and signs it out; blocked devices stay blocked",
   );
   await page.check("#single-device");
   await expect(page.locator("#single-device-saved")).toHaveText(
@@ -179,8 +184,18 @@ test("one device at a time: saved with feedback, removes every other device, tel
 
   const third = await otherBrowser(browser);
   expect(await signIn(third.page, "erin")).toBe(true);
-  // Both older devices are gone, not only the least recently used one.
-  await expect(third.page.getByTestId("device-row")).toHaveCount(1);
+  // Both older active devices are gone, not only the least recently used one; the blocked one
+  // stays, blocked, and cannot come back as a new device.
+  const rows = third.page.getByTestId("device-row");
+  await expect(rows).toHaveCount(2);
+  await expect(rows.filter({ hasText: "Chrome on Linux (3)" })).toHaveAttribute(
+    "data-status",
+    "blocked",
+  );
+  await open(stolen.page, "/");
+  await submitPassword(stolen.page, "erin");
+  await expect(stolen.page.locator("#status")).toContainText("blocked");
+  await stolen.context.close();
   const subjects = await inboxSubjects(third.page);
   expect(subjects.filter((s) => s.endsWith("was removed from your account")).sort()).toEqual([
     "Chrome on Linux (2) was removed from your account",

@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isDeviceBindingError } from "@devicebound/server";
-import { type GuardResult, nodeDeviceBinding } from "@devicebound/server/express";
+import { type BoundGuardResult, nodeDeviceBinding } from "@devicebound/server/express";
 import { sqliteStore } from "@devicebound/store-sqlite";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { AppError, createDemo, type Reply, SECURITY_HEADERS } from "./demo.js";
@@ -20,7 +20,7 @@ export interface AppConfig {
 export const PAGES = fileURLToPath(new URL("../public/", import.meta.url));
 const SCRIPTS = fileURLToPath(new URL("./public/", import.meta.url));
 
-type Authed = Request & { demoSession: SessionRecord; devicebound: GuardResult };
+type Authed = Request & { demoSession: SessionRecord; devicebound: BoundGuardResult };
 
 export function createApp(config: AppConfig) {
   const store = sqliteStore({ filename: join(config.dataDir, "devices.db") });

@@ -148,8 +148,8 @@ export function createDemo(options: DemoOptions) {
   }
   const bindingOptions = { ...options.binding, onEvent };
   const binding = createDeviceBinding(bindingOptions);
-  // "One device at a time": with a limit of 1, registering a device removes every other one,
-  // blocked ones included (the store evicts the least recently seen until one is left).
+  // "One device at a time": with a limit of 1, registering a device removes every other active
+  // one (the store evicts the least recently seen); blocked devices stay, and stay blocked.
   const singleDevice = createDeviceBinding({
     ...bindingOptions,
     maxDevicesPerUser: 1,
