@@ -73,3 +73,18 @@ export async function signedOutNotice(page: Page) {
   await ready(page);
   return page.locator("#status");
 }
+
+/** Signs in through the stand-in identity provider (simulated SSO); back in the app after. */
+export async function providerSignIn(
+  page: Page,
+  user: string,
+  pass = password(user),
+) {
+  await open(page, "/");
+  await page.getByRole("link", { name: "Sign in with a provider" }).click();
+  await page.waitForURL("**/sso/start");
+  const provider = page.locator("#provider");
+  await provider.locator("input[name=username]").fill(user);
+  await provider.locator("input[name=password]").fill(pass);
+  await provider.getByRole("button").click();
+}

@@ -2,12 +2,13 @@
 // reply. Sessions, pending sign-ins and messages live in SQLite next to the devices.
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { DeviceBinding } from "@devicebound/server";
 import { isDeviceBindingError } from "@devicebound/server";
 import { type BoundGuardResult, nodeDeviceBinding } from "@devicebound/server/express";
 import { sqliteStore } from "@devicebound/store-sqlite";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { AppError, createDemo, type Reply, SECURITY_HEADERS } from "./demo.js";
-import type { SessionRecord } from "./demo-state.js";
+import type { SessionRecord, SsoSession } from "./demo-state.js";
 import { sqliteState } from "./sqlite-state.js";
 
 export interface AppConfig {
@@ -21,6 +22,7 @@ export const PAGES = fileURLToPath(new URL("../public/", import.meta.url));
 const SCRIPTS = fileURLToPath(new URL("./public/", import.meta.url));
 
 type Authed = Request & { demoSession: SessionRecord; devicebound: BoundGuardResult };
+type SsoRequest = Request & { sso: SsoSession; devicebound: BoundGuardResult };
 
 export function createApp(config: AppConfig) {
   const store = sqliteStore({ filename: join(config.dataDir, "devices.db") });
@@ -57,6 +59,49 @@ export function createApp(config: AppConfig) {
   app.use("/static", express.static(SCRIPTS, { index: false }));
 
   app.get("/api/challenge", glue.challengeHandler());
+
+  // Simulated single sign-on: the stand-in identity provider's form posts here, and the app
+  // answers as after a real OAuth or SAML redirect: a session with no device, and no proof.
+  app.get("/sso/start", page("sso.html"));
+  app.post(
+    "/sso/callback",
+    express.urlencoded({ extended: false, limit: "2kb" }),
+    async (req: Request, res: Response) => {
+      try {
+        const reply = await demo.ssoCallback(req.body, glue.context(req).ipAddress ?? null);
+        if (reply.setCookie) res.setHeader("Set-Cookie", reply.setCookie);
+        res.redirect(303, "/?sso=1");
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        res.redirect(303, "/sso/start#provider-error");
+      }
+    },
+  );
+  // The first request with a proof binds the SSO session to this browser's key; nothing else
+  // accepts a session that has no device.
+  const ssoGuards = new Map<DeviceBinding, ReturnType<typeof glue.requireDevice<SsoRequest>>>();
+  const ssoGuard = (binding: DeviceBinding) => {
+    let guard = ssoGuards.get(binding);
+    if (!guard) {
+      guard = nodeDeviceBinding(binding).requireDevice((req: SsoRequest) => req.sso, {
+        bindSession: (req, jkt) => demo.bindSso(req.sso.id, jkt),
+      });
+      ssoGuards.set(binding, guard);
+    }
+    return guard;
+  };
+  app.post(
+    "/api/sso/bind",
+    async (req, res, next) => {
+      const sso = await demo.ssoSession(req.headers.cookie);
+      (req as SsoRequest).sso = sso;
+      await ssoGuard(await demo.bindingFor(sso.userId))(req as SsoRequest, res, next);
+    },
+    async (req, res) => {
+      const { sso, devicebound } = req as SsoRequest;
+      send(res, await demo.finishSso(sso, devicebound));
+    },
+  );
 
   app.post("/api/login", async (req, res) => {
     // The login's challenge is single-use, so the next request needs a new one.

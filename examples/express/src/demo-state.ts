@@ -32,6 +32,19 @@ export interface PendingSignIn {
   resends: number;
 }
 
+/**
+ * A sign-in that came back from the identity provider (SSO) with no proof: a session without a
+ * device yet, good for one binding request within a few minutes.
+ */
+export interface SsoSession {
+  id: string;
+  userId: string;
+  /** The key it was bound to, or `null` until its first request with a proof. */
+  jkt: string | null;
+  ipAddress: string | null;
+  expiresAtMs: number;
+}
+
 export interface Message {
   id: string;
   userId: string;
@@ -63,6 +76,17 @@ export interface DemoState {
   endDeviceSessions(userId: string, deviceId: string, reason: EndReason): Promise<void>;
   /** Why the session with this id ended, or `null`. */
   endedReason(id: string): Promise<EndReason | null>;
+
+  createSso(sso: SsoSession): Promise<void>;
+  /** A live SSO session, or `null`. */
+  getSso(id: string): Promise<SsoSession | null>;
+  /**
+   * Compare-and-set: binds the SSO session to `jkt` only if it has no key yet, atomically (two
+   * tabs or two servers may race), and resolves the key it is bound to afterwards (`null` when the
+   * session is gone).
+   */
+  bindSso(id: string, jkt: string): Promise<string | null>;
+  deleteSso(id: string): Promise<void>;
 
   putPending(pending: PendingSignIn): Promise<void>;
   getPending(id: string): Promise<PendingSignIn | null>;

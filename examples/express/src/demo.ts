@@ -10,10 +10,13 @@ import {
   deviceNameFromUserAgent,
   type VerifiedProof,
 } from "@devicebound/server";
-import type { DemoState, EndReason, Message, SessionRecord } from "./demo-state.js";
+import type { BoundGuardResult, DeviceSession } from "@devicebound/server/express";
+import type { DemoState, EndReason, Message, SessionRecord, SsoSession } from "./demo-state.js";
 import { checkPassword, USERS } from "./users.js";
 
 export const CODE_TTL_MS = 5 * 60_000;
+/** An SSO sign-in must be bound to this browser's key this soon after the redirect. */
+export const SSO_TTL_MS = 5 * 60_000;
 export const SESSION_TTL_MS = 7 * 24 * 3600_000;
 /** Wrong codes allowed per user and, separately, per device key, in one window. */
 export const MAX_CODE_FAILURES = 5;
@@ -21,6 +24,8 @@ export const FAILURE_WINDOW_MS = 15 * 60_000;
 export const MAX_RESENDS = 3;
 export const SWEEP_EVERY_MS = 60_000;
 const COOKIE = "sid";
+/** The cookie of a sign-in that came back from the identity provider and has no device yet. */
+const SSO_COOKIE = "sso";
 
 /** The headers every page and API answer carries: no inline script or style, no framing. */
 export const SECURITY_HEADERS = {
@@ -48,7 +53,7 @@ export class AppError extends Error {
 /** What a route answers: a JSON body and, when the session changes, a Set-Cookie value. */
 export interface Reply {
   body: unknown;
-  setCookie?: string;
+  setCookie?: string | string[];
 }
 
 export interface DemoOptions {
@@ -160,12 +165,13 @@ export function createDemo(options: DemoOptions) {
     createHmac("sha256", options.secret).update(`session:${id}`).digest("base64url");
   const flags = `Path=/; HttpOnly; SameSite=Lax${options.secureCookies ? "; Secure" : ""}`;
   const clearCookie = `${COOKIE}=; Max-Age=0; ${flags}`;
+  const clearSso = `${SSO_COOKIE}=; Max-Age=0; ${flags}`;
 
-  function sessionId(cookieHeader: string | null | undefined): string | null {
+  function sessionId(cookieHeader: string | null | undefined, name = COOKIE): string | null {
     const raw = (cookieHeader ?? "")
       .split(/;\s*/)
-      .find((c) => c.startsWith(`${COOKIE}=`))
-      ?.slice(COOKIE.length + 1);
+      .find((c) => c.startsWith(`${name}=`))
+      ?.slice(name.length + 1);
     const [id, mac] = (raw ?? "").split(".");
     if (!id || !mac) return null;
     const expected = Buffer.from(sign(id));
@@ -186,6 +192,37 @@ export function createDemo(options: DemoOptions) {
       expiresAtMs: at + SESSION_TTL_MS,
     });
     return `${COOKIE}=${id}.${sign(id)}; Max-Age=${SESSION_TTL_MS / 1000}; ${flags}`;
+  }
+
+  /**
+   * The second step for a device this account has not confirmed yet: a pending sign-in with a
+   * one-time code, from the password form or after an SSO redirect.
+   */
+  async function codeStep(userId: string, proof: VerifiedProof): Promise<Reply> {
+    // A fresh sign-in does not bring fresh guesses: the counters are per user and per key.
+    const left = await attemptsLeft(userId, proof.jkt);
+    if (left <= 0) throw lockedOut();
+    const pending = {
+      id: randomUUID(),
+      userId,
+      jkt: proof.jkt,
+      code: newCode(),
+      ipAddress: proof.ipAddress,
+      expiresAtMs: now() + CODE_TTL_MS,
+      resends: 0,
+    };
+    await state.putPending(pending);
+    return {
+      // A real app sends the code by mail or SMS; the demo shows it on screen.
+      body: {
+        status: "code-required",
+        pendingId: pending.id,
+        demoCode: pending.code,
+        attemptsLeft: left,
+        resendsLeft: MAX_RESENDS,
+        expiresAt: new Date(pending.expiresAtMs).toISOString(),
+      },
+    };
   }
 
   const failureKeys = (userId: string, jkt: string) => [`user:${userId}`, `key:${jkt}`];
@@ -221,9 +258,11 @@ export function createDemo(options: DemoOptions) {
   const newCode = () => String(randomInt(0, 1_000_000)).padStart(6, "0");
 
   /** Devices get distinct names: a second "Chrome on Linux" becomes "Chrome on Linux (2)". */
-  async function uniqueName(userId: string, userAgent: string | null) {
+  async function uniqueName(userId: string, userAgent: string | null, except?: string) {
     const base = deviceNameFromUserAgent(userAgent);
-    const taken = new Set((await binding.list(userId)).map((d) => d.displayName));
+    const taken = new Set(
+      (await binding.list(userId)).filter((d) => d.id !== except).map((d) => d.displayName),
+    );
     for (let n = 1; ; n++) {
       const name = n === 1 ? base : `${base} (${n})`;
       if (!taken.has(name)) return name;
@@ -269,37 +308,80 @@ export function createDemo(options: DemoOptions) {
           "This device is blocked for this account. Unblock it from another of your devices first.",
         );
       }
-      if (known.status === "active") {
+      if (known.status === "active" && !known.device.metadata.awaitingCode) {
         // Remember-this-device: a known device skips the second step.
         return {
           body: { status: "signed-in", newDevice: false },
           setCookie: await startSession(user.id, known.device, proof),
         };
       }
-      // A fresh sign-in does not bring fresh guesses: the counters are per user and per key.
-      const left = await attemptsLeft(user.id, proof.jkt);
-      if (left <= 0) throw lockedOut();
-      const pending = {
-        id: randomUUID(),
+      return codeStep(user.id, proof);
+    },
+
+    /**
+     * The stand-in identity provider's answer (a real one redirects with a code the app redeems):
+     * a session with no device yet, carried by a short-lived cookie and no proof.
+     */
+    async ssoCallback(body: Body, ipAddress: string | null): Promise<Reply> {
+      const user = checkPassword(body?.username, body?.password);
+      if (!user) throw new AppError(401, "invalid_credentials", "Unknown user or wrong password.");
+      const sso: SsoSession = {
+        id: randomBytes(18).toString("base64url"),
         userId: user.id,
-        jkt: proof.jkt,
-        code: newCode(),
-        ipAddress: proof.ipAddress,
-        expiresAtMs: now() + CODE_TTL_MS,
-        resends: 0,
+        jkt: null,
+        ipAddress,
+        expiresAtMs: now() + SSO_TTL_MS,
       };
-      await state.putPending(pending);
+      await state.createSso(sso);
       return {
-        // A real app sends the code by mail or SMS; the demo shows it on screen.
-        body: {
-          status: "code-required",
-          pendingId: pending.id,
-          demoCode: pending.code,
-          attemptsLeft: left,
-          resendsLeft: MAX_RESENDS,
-          expiresAt: new Date(pending.expiresAtMs).toISOString(),
-        },
+        body: null,
+        setCookie: `${SSO_COOKIE}=${sso.id}.${sign(sso.id)}; Max-Age=${SSO_TTL_MS / 1000}; ${flags}`,
       };
+    },
+
+    /** The SSO session the cookie names, as the device guard sees it (no `jkt` until bound). */
+    async ssoSession(cookieHeader: string | null | undefined): Promise<DeviceSession & SsoSession> {
+      const id = sessionId(cookieHeader, SSO_COOKIE);
+      const sso = id ? await state.getSso(id) : null;
+      if (!sso)
+        throw new AppError(
+          401,
+          "sso_expired",
+          "This sign-in expired. Sign in with the provider again.",
+        );
+      return sso;
+    },
+
+    /** The SSO session's compare-and-set, for the guard's `bindSession`. */
+    bindSso: (id: string, jkt: string) => state.bindSso(id, jkt),
+
+    /** The binding that registers this user's devices (the one-device policy, when it is on). */
+    async bindingFor(userId: string) {
+      return (await state.getSettings(userId)).singleDevice ? singleDevice : binding;
+    },
+
+    /**
+     * After the guard bound the SSO session to this browser's key (and registered the device): a
+     * device the account already confirmed gets its session; a new one the code step first.
+     */
+    async finishSso(sso: SsoSession, result: BoundGuardResult): Promise<Reply> {
+      const { proof, device, newDeviceDetected } = result;
+      await state.deleteSso(sso.id);
+      if (newDeviceDetected) {
+        // Registered by the guard, but not confirmed: until the code is right it counts as new.
+        await binding.update(sso.userId, device.id, {
+          displayName: await uniqueName(sso.userId, proof.userAgent, device.id),
+          metadata: { signedInFrom: proof.ipAddress, awaitingCode: true },
+        });
+      }
+      const reply =
+        newDeviceDetected || device.metadata.awaitingCode
+          ? await codeStep(sso.userId, proof)
+          : {
+              body: { status: "signed-in", newDevice: false },
+              setCookie: await startSession(sso.userId, device, proof),
+            };
+      return { ...reply, setCookie: [clearSso, ...[reply.setCookie ?? []].flat()] };
     },
 
     /** Step 2, new devices only: the one-time code, from the same device key. */
@@ -329,10 +411,17 @@ export function createDemo(options: DemoOptions) {
       await state.deletePending(entry.id);
       await state.clearFailures(keys);
       const policy = (await state.getSettings(entry.userId)).singleDevice ? singleDevice : binding;
-      const { device, newDeviceDetected } = await policy.register(entry.userId, proof, {
+      let { device, newDeviceDetected } = await policy.register(entry.userId, proof, {
         displayName: await uniqueName(entry.userId, proof.userAgent),
         metadata: { signedInFrom: proof.ipAddress },
       });
+      if (device.metadata.awaitingCode) {
+        // Bound after an SSO sign-in and now confirmed by its code.
+        device = await binding.update(entry.userId, device.id, {
+          metadata: { signedInFrom: device.metadata.signedInFrom ?? proof.ipAddress },
+        });
+        newDeviceDetected = true;
+      }
       return {
         body: { status: "signed-in", newDevice: newDeviceDetected },
         setCookie: await startSession(entry.userId, device, proof),

@@ -18,6 +18,9 @@ CREATE TABLE IF NOT EXISTS demo_failures (
 CREATE TABLE IF NOT EXISTS demo_messages (
   id TEXT PRIMARY KEY, user_id TEXT NOT NULL, at TEXT NOT NULL, json TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS demo_messages_user ON demo_messages (user_id, at);
+CREATE TABLE IF NOT EXISTS demo_sso (
+  id TEXT PRIMARY KEY, user_id TEXT NOT NULL, jkt TEXT, ip_address TEXT,
+  expires_at_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS demo_settings (user_id TEXT PRIMARY KEY, single_device INTEGER NOT NULL);
 `;
 
@@ -81,6 +84,16 @@ export function sqliteState(store: SqliteStore): DemoState {
     sweepEnded: db.prepare("DELETE FROM demo_ended_sessions WHERE expires_at_ms < ?"),
     sweepPending: db.prepare("DELETE FROM demo_pending WHERE expires_at_ms < ?"),
     sweepFailures: db.prepare("DELETE FROM demo_failures WHERE reset_at_ms < ?"),
+    createSso: db.prepare(
+      "INSERT INTO demo_sso VALUES (@id, @userId, @jkt, @ipAddress, @expiresAtMs)",
+    ),
+    getSso: db.prepare("SELECT * FROM demo_sso WHERE id = ? AND expires_at_ms > ?"),
+    // One statement: the first key wins, and every caller reads the winner back.
+    bindSso: db.prepare(
+      "UPDATE demo_sso SET jkt = coalesce(jkt, @jkt) WHERE id = @id AND expires_at_ms > @nowMs RETURNING jkt",
+    ),
+    deleteSso: db.prepare("DELETE FROM demo_sso WHERE id = ?"),
+    sweepSso: db.prepare("DELETE FROM demo_sso WHERE expires_at_ms < ?"),
   };
   const end = db.transaction((ids: string[], reason: EndReason) => {
     for (const id of ids) {
@@ -127,6 +140,36 @@ export function sqliteState(store: SqliteStore): DemoState {
     async endedReason(id) {
       const row = q.endedReason.get(id, Date.now()) as { reason: EndReason } | undefined;
       return row?.reason ?? null;
+    },
+    async createSso(sso) {
+      q.createSso.run(sso);
+    },
+    async getSso(id) {
+      const row = q.getSso.get(id, Date.now()) as
+        | {
+            id: string;
+            user_id: string;
+            jkt: string | null;
+            ip_address: string | null;
+            expires_at_ms: number;
+          }
+        | undefined;
+      return row
+        ? {
+            id: row.id,
+            userId: row.user_id,
+            jkt: row.jkt,
+            ipAddress: row.ip_address,
+            expiresAtMs: row.expires_at_ms,
+          }
+        : null;
+    },
+    async bindSso(id, jkt) {
+      const row = q.bindSso.get({ id, jkt, nowMs: Date.now() }) as { jkt: string } | undefined;
+      return row?.jkt ?? null;
+    },
+    async deleteSso(id) {
+      q.deleteSso.run(id);
     },
     async putPending(p) {
       q.putPending.run(p);
@@ -176,6 +219,7 @@ export function sqliteState(store: SqliteStore): DemoState {
       q.sweepEnded.run(nowMs);
       q.sweepPending.run(nowMs);
       q.sweepFailures.run(nowMs);
+      q.sweepSso.run(nowMs);
     },
   };
 }

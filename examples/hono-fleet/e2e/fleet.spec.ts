@@ -9,6 +9,7 @@ import {
   open,
   otherBrowser,
   otherCards,
+  providerSignIn,
   signedOutNotice,
   signIn,
 } from "../../express/e2e/helpers.js";
@@ -35,8 +36,27 @@ test("signs in through the proxy while both servers answer, and a new device is 
   expect([...servedBy].sort()).toEqual(["server-1", "server-2"]);
 });
 
+test("signs in through the provider: the SSO session is bound in Redis, then the code step", async ({
+  page,
+}) => {
+  await providerSignIn(page, "judy");
+  const code = page.getByTestId("demo-code");
+  await expect(code).toHaveText(/^\d{6}$/);
+  await page.fill("#code-input", (await code.textContent()) ?? "");
+  await page.click("#code button");
+  await page.waitForURL("**/devices");
+  await expect(page.getByTestId("device-row")).toHaveCount(1);
+});
+
 test("every page and API answer carries the Content-Security-Policy", async ({ request }) => {
-  for (const path of ["/", "/devices", "/inbox", "/static/app.js", "/api/challenge"]) {
+  for (const path of [
+    "/",
+    "/devices",
+    "/inbox",
+    "/sso/start",
+    "/static/app.js",
+    "/api/challenge",
+  ]) {
     const response = await request.get(path);
     expect(response.headers()["content-security-policy"], path).toContain("default-src 'self'");
     expect(response.headers()["x-content-type-options"], path).toBe("nosniff");

@@ -6,10 +6,23 @@ import type {
   Message,
   PendingSignIn,
   SessionRecord,
+  SsoSession,
 } from "example-express/src/demo-state.js";
 import type { Redis } from "ioredis";
 
 const MAX_MESSAGES = 100;
+
+// Sets the SSO session's jkt unless it has one (keeping its expiry), and returns the jkt it holds.
+const BIND_SSO = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local sso = cjson.decode(raw)
+if sso.jkt == nil or sso.jkt == cjson.null then
+  sso.jkt = ARGV[1]
+  redis.call('SET', KEYS[1], cjson.encode(sso), 'KEEPTTL')
+end
+return sso.jkt
+`;
 
 export function redisState(redis: Redis, prefix: string): DemoState {
   const k = {
@@ -17,6 +30,7 @@ export function redisState(redis: Redis, prefix: string): DemoState {
     ended: (id: string) => `${prefix}ended-session:${id}`,
     device: (userId: string, deviceId: string) => `${prefix}device-sessions:${userId}:${deviceId}`,
     pending: (id: string) => `${prefix}pending:${id}`,
+    sso: (id: string) => `${prefix}sso:${id}`,
     failures: (key: string) => `${prefix}code-failures:${key}`,
     outbox: (userId: string) => `${prefix}outbox:${userId}`,
     settings: `${prefix}single-device`,
@@ -56,6 +70,21 @@ export function redisState(redis: Redis, prefix: string): DemoState {
     },
     async endedReason(id) {
       return (await redis.get(k.ended(id))) as EndReason | null;
+    },
+    async createSso(sso) {
+      await redis.set(k.sso(sso.id), JSON.stringify(sso), "PXAT", sso.expiresAtMs);
+    },
+    async getSso(id) {
+      const raw = await redis.get(k.sso(id));
+      return raw ? (JSON.parse(raw) as SsoSession) : null;
+    },
+    async bindSso(id, jkt) {
+      // Atomic inside Redis, so two servers binding one SSO session at once agree on the winner.
+      const bound = await redis.eval(BIND_SSO, 1, k.sso(id), jkt);
+      return typeof bound === "string" ? bound : null;
+    },
+    async deleteSso(id) {
+      await redis.del(k.sso(id));
     },
     async putPending(pending) {
       await redis.set(k.pending(pending.id), JSON.stringify(pending), "PXAT", pending.expiresAtMs);

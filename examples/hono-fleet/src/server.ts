@@ -81,9 +81,42 @@ async function body(c: Context): Promise<Record<string, unknown>> {
 }
 
 function send(c: Context, reply: Reply) {
-  if (reply.setCookie) c.header("Set-Cookie", reply.setCookie);
+  for (const cookie of [reply.setCookie ?? []].flat())
+    c.header("Set-Cookie", cookie, { append: true });
   return c.json(reply.body as object);
 }
+
+// Simulated single sign-on, as in the Express demo: the stand-in provider's form posts here and
+// the app answers as after a real redirect, with a session that has no device and no proof.
+app.get("/sso/start", file("public/sso.html", "text/html; charset=utf-8"));
+app.post("/sso/callback", async (c) => {
+  const form = await c.req.parseBody();
+  try {
+    const reply = await demo.ssoCallback(
+      { username: form.username, password: form.password },
+      glue.context(c.req.raw).ipAddress ?? null,
+    );
+    for (const cookie of [reply.setCookie ?? []].flat())
+      c.header("Set-Cookie", cookie, { append: true });
+    return c.redirect("/?sso=1", 303);
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    return c.redirect("/sso/start#provider-error", 303);
+  }
+});
+// The first request with a proof binds the SSO session to this browser's key (atomically across
+// the fleet: the compare-and-set is a Redis script); nothing else accepts an unbound session.
+app.post("/api/sso/bind", async (c) => {
+  const sso = await demo.ssoSession(c.req.header("cookie"));
+  const binding = await demo.bindingFor(sso.userId);
+  const result = await fetchDeviceBinding(binding, { trustProxy: true }).requireDevice(
+    c.req.raw,
+    () => sso,
+    { bindSession: (_request, jkt) => demo.bindSso(sso.id, jkt) },
+  );
+  if (!result.ok) return result.response;
+  return send(c, await demo.finishSso(sso, result));
+});
 
 app.post("/api/login", async (c) => {
   // The login's challenge is single-use, so the next request needs a new one.

@@ -187,6 +187,7 @@ async function signInPage() {
   }
   const me = await api("GET", "/api/me").catch(() => null);
   if (me) return location.replace("/devices");
+  const fromProvider = params.has("sso");
 
   const login = $<HTMLFormElement>("#login");
   const code = $<HTMLFormElement>("#code");
@@ -299,6 +300,19 @@ async function signInPage() {
   loginButton.disabled = false;
   startOver.disabled = false;
   resend.disabled = false;
+  if (fromProvider) {
+    // Back from the identity provider with a session that has no device yet: this request,
+    // the first with a proof, binds it to this browser's key (a new device gets the code step).
+    show("Signed in with your provider. Checking this browser…", "info");
+    try {
+      const result = await api<CodeStep & { status: string }>("POST", "/api/sso/bind");
+      if (result.status === "signed-in") return location.replace("/devices");
+      show("");
+      showCode(result);
+    } catch (error) {
+      show(message(error));
+    }
+  }
   ready();
 }
 

@@ -27,7 +27,6 @@ export type {
   DeviceSession,
   GuardOptions,
   GuardResult,
-  GuardResultFor,
   SessionLookup,
   SessionStatus,
   UnboundGuardResult,

@@ -24,7 +24,6 @@ export type {
   DeviceSession,
   GuardOptions,
   GuardResult,
-  GuardResultFor,
   SessionLookup,
   SessionStatus,
   UnboundGuardResult,
