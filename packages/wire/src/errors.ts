@@ -72,8 +72,6 @@ export class DeviceBindingError extends Error {
   }
 }
 
-const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
-
 /**
  * True for a `DeviceBindingError` (optionally with one of the given codes). Recognised by name and
  * a known code, never by `instanceof`: the ESM and CommonJS builds, and each bundled entry point,
@@ -88,7 +86,7 @@ export function isDeviceBindingError(
   const code = (value as { code?: unknown }).code;
   return (
     typeof code === "string" &&
-    KNOWN_CODES.has(code) &&
+    (ERROR_CODES as readonly string[]).includes(code) &&
     (codes.length === 0 || codes.includes(code as DeviceBindingErrorCode))
   );
 }
