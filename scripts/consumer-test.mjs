@@ -17,7 +17,7 @@ import {
 } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { chromiumLaunchOptions } from "./chromium.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -31,7 +31,6 @@ const published = ["browser", "server", "store-sqlite", "store-postgres", "store
 // What the app itself brings, beside the tarballs: the drivers at the ranges the stores' READMEs
 // install, the frameworks the snippets use, and the tools the test drives.
 const appDependencies = [
-  "better-sqlite3@12",
   "pg@8",
   "ioredis@5",
   "express@5",
@@ -172,14 +171,45 @@ await check(
       `${JSON.stringify({ name: "consumer-app", private: true, type: "module" }, null, 2)}\n`,
     );
     const packed = readdirSync(tarballs).map((file) => join(tarballs, file));
+    // better-sqlite3's install script fetches a prebuilt addon from GitHub, else compiles for
+    // minutes. With no GitHub here, the app takes the workspace's version of better-sqlite3, and
+    // the addon pnpm built for it (same version, same Node) is offered as that prebuilt, through
+    // prebuild-install's own local-prebuilds setting: the install script still runs as for users.
+    const workspaceSqlite = dirname(
+      createRequire(join(root, "packages/store-sqlite/package.json")).resolve(
+        "better-sqlite3/package.json",
+      ),
+    );
+    const sqliteVersion = JSON.parse(
+      readFileSync(join(workspaceSqlite, "package.json"), "utf8"),
+    ).version;
+    const prebuilds = join(work, "prebuilds");
+    mkdirSync(prebuilds);
+    run(
+      "tar",
+      [
+        "-czf",
+        join(
+          prebuilds,
+          `better-sqlite3-v${sqliteVersion}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`,
+        ),
+        "build/Release/better_sqlite3.node",
+      ],
+      workspaceSqlite,
+    );
     run(
       "npm",
-      ["install", "--no-audit", "--no-fund", "--loglevel=error", ...packed, ...appDependencies],
+      [
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+        ...packed,
+        `better-sqlite3@${sqliteVersion}`,
+        ...appDependencies,
+      ],
       app,
-      {
-        // node-gyp builds better-sqlite3 with both cores where no prebuilt binary can be fetched.
-        JOBS: "max",
-      },
+      { npm_config_better_sqlite3_local_prebuilds: prebuilds },
     );
     const require = createRequire(join(app, "package.json"));
     let vitestFound = true;

