@@ -71,7 +71,10 @@ function table() {
   const runs = existsSync(join(reports, "runs")) ? readdirSync(join(reports, "runs")).sort() : [];
   for (const run of runs.sort((a, b) => parseInt(a.slice(5), 10) - parseInt(b.slice(5), 10))) {
     const { node, report } = readJson(join(reports, "runs", run));
-    const results = vitestAssertions(join(reports, report));
+    // The packages' Node suites only (the main run's report also holds the browser engines).
+    const results = vitestAssertions(join(reports, report)).filter(
+      (r) => r.file.includes("/packages/") && !r.file.endsWith(".browser.test.ts"),
+    );
     rows.push(
       row(
         "Node.js",
