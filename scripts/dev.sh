@@ -9,7 +9,7 @@
 #   bash scripts/dev.sh bench                install, build, every package's benchmark, docs/benchmarks.*
 #   bash scripts/dev.sh services -- CMD...   start throwaway PostgreSQL + Redis, run CMD, stop them
 #
-# Services: Chromium, PostgreSQL and Redis come from Debian's apt when missing (needs root or
+# Services: Chromium, Firefox ESR, WebKitGTK, PostgreSQL and Redis come from Debian's apt when missing (needs root or
 # passwordless sudo). PostgreSQL and Redis are started on 127.0.0.1, on free ports, in a temp dir,
 # and stopped on exit. Set DEVICEBOUND_TEST_PG_URL / DEVICEBOUND_TEST_REDIS_URL to use your own
 # instead, and DEVICEBOUND_CHROMIUM to point at a Chromium binary.
@@ -122,6 +122,31 @@ ensure_chromium() {
   log "chromium: $DEVICEBOUND_CHROMIUM"
 }
 
+# Firefox ESR and WebKitGTK for the browser package's engine suite (packages/browser/test-support/
+# engines.ts); DEVICEBOUND_FIREFOX / DEVICEBOUND_MINIBROWSER point at other builds.
+ensure_firefox() {
+  DEVICEBOUND_FIREFOX=${DEVICEBOUND_FIREFOX:-$(command -v firefox-esr || true)}
+  if [ -z "$DEVICEBOUND_FIREFOX" ]; then
+    apt_install firefox-esr
+    DEVICEBOUND_FIREFOX=$(command -v firefox-esr) || die "firefox-esr did not install"
+  fi
+  export DEVICEBOUND_FIREFOX
+  log "firefox: $DEVICEBOUND_FIREFOX"
+}
+
+ensure_webkit() {
+  local minibrowser
+  minibrowser=$(ls /usr/lib/*/webkit2gtk-4.1/MiniBrowser 2>/dev/null | head -n 1)
+  if [ -z "${DEVICEBOUND_MINIBROWSER:-}" ] &&
+    { [ -z "$minibrowser" ] || ! command -v WebKitWebDriver >/dev/null 2>&1 || ! command -v Xvfb >/dev/null 2>&1; }; then
+    apt_install webkit2gtk-driver xvfb
+    minibrowser=$(ls /usr/lib/*/webkit2gtk-4.1/MiniBrowser 2>/dev/null | head -n 1)
+  fi
+  export DEVICEBOUND_MINIBROWSER=${DEVICEBOUND_MINIBROWSER:-$minibrowser}
+  [ -n "$DEVICEBOUND_MINIBROWSER" ] || die "WebKitGTK MiniBrowser did not install"
+  log "webkit: $DEVICEBOUND_MINIBROWSER"
+}
+
 start_services() {
   SERVICE_DIR=$(mktemp -d /tmp/devicebound-services.XXXXXX)
   chmod 755 "$SERVICE_DIR"
@@ -212,6 +237,7 @@ case "$mode" in
     setup_pnpm
     install_deps
     ensure_chromium
+    ensure_firefox && ensure_webkit
     start_services
     run_tests
     ;;

@@ -1,118 +1,129 @@
-import { describe, expect, it } from "vitest";
-import { commands } from "vitest/browser";
-import type { DevicePagesResult, VerifiedInNode } from "../test-support/browser-commands.js";
+// The device key in three real engines (Chromium, Firefox ESR, WebKitGTK), with the same
+// assertions in each: storage across reloads, algorithms, Web Locks, tabs, and planted keys.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  fetchWithDevice,
-  forgetDevice,
-  getDeviceThumbprint,
-  initFetchWithDevice,
-} from "./index.js";
-import { keyStore } from "./key-store.js";
+  type DevicePageServer,
+  type PageKey,
+  type StoredRecord,
+  serveDevicePage,
+  thumbprint,
+  verifyProof,
+} from "../test-support/device-page.ts";
+import { ENGINES, type Engine, type EngineTab, launchEngine } from "../test-support/engines.ts";
 
-declare module "vitest/browser" {
-  interface BrowserCommands {
-    verifyProofInNode(proof: string): Promise<VerifiedInNode>;
-    openDevicePages(options: {
-      count: number;
-      reload?: boolean;
-      db: string;
-    }): Promise<DevicePagesResult>;
-  }
-}
+let site: DevicePageServer;
+beforeAll(async () => {
+  site = await serveDevicePage();
+});
+afterAll(() => site?.close());
 
-let n = 0;
-function init() {
-  const databaseName = `chromium-${Date.now()}-${++n}`;
-  const sent: Headers[] = [];
-  initFetchWithDevice({
-    databaseName,
-    fetchChallenge: async () => ({
-      challenge: "browser-challenge",
-      expiresAt: new Date(Date.now() + 60_000),
-    }),
-    // The page's own origin is the Vitest server: answer locally and keep what would be sent.
-    fetch: async (_input, requestInit) => {
-      sent.push(new Headers(requestInit?.headers));
-      return new Response("ok");
-    },
-  });
-  return { databaseName, sent };
-}
+describe.each(ENGINES)("device key in %s", (name) => {
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await launchEngine(name);
+    console.log(`${name}: ${engine.version}`);
+  }, 120_000);
+  afterAll(() => engine?.close());
 
-describe("device key in Chromium", () => {
-  it("keeps the private key non-extractable in IndexedDB", async () => {
-    const { databaseName } = init();
-    await getDeviceThumbprint();
-    // Read back what IndexedDB holds (the generator must not run: the key exists).
-    const stored = await keyStore(databaseName, () => Promise.reject(new Error("no key stored")));
-    const privateKey = stored?.key.keyPair.privateKey as CryptoKey;
-    expect(stored?.created).toBe(false);
-    expect(privateKey).toBeInstanceOf(CryptoKey);
-    expect(privateKey.extractable).toBe(false);
-    await expect(crypto.subtle.exportKey("jwk", privateKey)).rejects.toThrow();
-    await expect(crypto.subtle.exportKey("pkcs8", privateKey)).rejects.toThrow();
-  });
+  let n = 0;
+  const open = (query: string) =>
+    engine.openTab(`${site.origin}/?db=${name}-${Date.now()}-${++n}${query}`);
+  const ready = (tab: EngineTab) => tab.run<PageKey>("window.page.start()");
+  const sign = (tab: EngineTab) => tab.run<string>('window.page.sign("/orders?id=7")');
 
-  it("signs a proof in the browser that jose verifies in Node", async () => {
-    const { sent } = init();
-    await fetchWithDevice("/orders?id=7", { method: "POST", body: "{}" });
-    const proof = sent[0]?.get("dpop");
-    expect(proof).toBeTypeOf("string");
-    const { claims, jkt } = await commands.verifyProofInNode(proof as string);
+  it("keeps a non-extractable P-256 key in IndexedDB, the same after a reload", async () => {
+    const tab = await open("");
+    const first = await ready(tab);
+    expect(first.event).toMatchObject({ status: "created", jkt: first.jkt, previousJkt: null });
+    const stored = await tab.run<StoredRecord>("window.page.stored()");
+    expect(stored).toEqual({
+      alg: "ES256",
+      privateIsCryptoKey: true,
+      extractable: false,
+      algorithm: { name: "ECDSA", namedCurve: "P-256" },
+      privateUsages: ["sign"],
+      publicUsages: ["verify"],
+      exportRejected: true,
+    });
+    await tab.reload();
+    const again = await ready(tab);
+    expect(again.jkt).toBe(first.jkt);
+    expect(again.event.status).toBe("restored");
+    const { claims, jkt } = await verifyProof(await sign(tab), "ES256");
+    expect(jkt).toBe(first.jkt);
     expect(claims).toMatchObject({
       htm: "POST",
-      htu: `${location.origin}/orders`,
-      nonce: "browser-challenge",
+      htu: `${site.origin}/orders`,
+      nonce: "engine-challenge",
     });
-    expect(jkt).toBe(await getDeviceThumbprint());
+  });
+
+  it("has Web Locks and navigator.storage, and persist() settles", async () => {
+    const tab = await open("");
+    expect(await tab.run("window.page.features()")).toEqual({
+      locks: true,
+      persist: true,
+      secure: true,
+    });
+    // onDeviceKey fires once persist() settles: a prompt nobody answers would hang it.
+    const { event } = await ready(tab);
+    expect(typeof event.persisted).toBe("boolean");
+    // Firefox grants it through the suite's test prefs; headless Chromium and MiniBrowser refuse.
+    if (name === "firefox") expect(event.persisted).toBe(true);
+  });
+
+  it("signs with a non-extractable Ed25519 key that survives a reload", async () => {
+    const tab = await open("&alg=EdDSA");
+    const first = await ready(tab);
+    const stored = await tab.run<StoredRecord>("window.page.stored()");
+    expect(stored).toMatchObject({ alg: "EdDSA", extractable: false, exportRejected: true });
+    expect(stored.algorithm.name).toBe("Ed25519");
+    await tab.reload();
+    expect((await ready(tab)).jkt).toBe(first.jkt);
+    expect((await verifyProof(await sign(tab), "EdDSA")).jkt).toBe(first.jkt);
+  });
+
+  it("ends with one key when tabs of one profile start at once", async () => {
+    const db = `${name}-tabs-${Date.now()}`;
+    const tabs: EngineTab[] = [];
+    for (let i = 0; i < 3; i++) tabs.push(await engine.openTab(`${site.origin}/?db=${db}&wait`));
+    // One message wakes every tab together (timers in background tabs may be throttled).
+    await tabs[0]?.run("void window.page.go()");
+    // Wait for what the message started, without starting anything from here.
+    const started = (tab: EngineTab) =>
+      tab.run<PageKey>(
+        "new Promise((resolve) => { const poll = () => window.ready ? resolve(window.ready) : setTimeout(poll, 10); poll(); })",
+      );
+    const keys = await Promise.all(tabs.map(started));
+    expect(new Set(keys.map((k) => k.jkt)).size).toBe(1);
+    expect(keys.map((k) => k.event.status).sort()).toEqual(["created", "restored", "restored"]);
+  });
+
+  it("reports a planted extractable key as replaced after a reload, and never signs with it", async () => {
+    const tab = await open("");
+    const original = await ready(tab);
+    const planted = await thumbprint(await tab.run("window.page.plant()"));
+    await tab.reload();
+    const after = await ready(tab);
+    expect(after.event).toMatchObject({ status: "replaced", previousJkt: original.jkt });
+    expect([original.jkt, planted]).not.toContain(after.jkt);
+    expect((await verifyProof(await sign(tab), "ES256")).jkt).toBe(after.jkt);
+    expect(await tab.run<StoredRecord>("window.page.stored()")).toMatchObject({
+      extractable: false,
+      exportRejected: true,
+    });
+    // The replacement is this profile's key from now on.
+    await tab.reload();
+    expect((await ready(tab)).event).toMatchObject({ status: "restored", jkt: after.jkt });
   });
 
   it("makes a new key after forgetDevice", async () => {
-    init();
-    const before = await getDeviceThumbprint();
-    await forgetDevice();
-    expect(await getDeviceThumbprint()).not.toBe(before);
-  });
-
-  it("reports a key that vanished from IndexedDB as missing", async () => {
-    const { databaseName } = init();
-    const before = await getDeviceThumbprint();
-    // Storage cleared under the page (eviction, or a user clearing IndexedDB only).
-    await new Promise((resolve, reject) => {
-      const request = indexedDB.deleteDatabase(databaseName);
-      request.onsuccess = resolve;
-      request.onerror = () => reject(request.error);
-    });
-    const status = new Promise<string>((resolve) =>
-      initFetchWithDevice({
-        databaseName,
-        fetchChallenge: async () => ({ challenge: "c" }),
-        onDeviceKey: (event) => resolve(event.status),
-      }),
-    );
-    expect(await getDeviceThumbprint()).not.toBe(before);
-    expect(await status).toBe("missing");
-  });
-
-  it("uses the same key after a real page reload", async () => {
-    const result = await commands.openDevicePages({
-      count: 1,
-      reload: true,
-      db: `reload-${Date.now()}`,
-    });
-    expect(result.statuses).toEqual(["created"]);
-    expect(result.afterReload).toBe(result.thumbprints[0]);
-    expect(result.afterReloadStatus).toBe("restored");
-  });
-
-  it("ends with one key when pages open at once", async () => {
-    for (let round = 0; round < 3; round++) {
-      const result = await commands.openDevicePages({
-        count: 3,
-        db: `tabs-${Date.now()}-${round}`,
-      });
-      expect(new Set(result.thumbprints).size).toBe(1);
-      expect(result.statuses.filter((s) => s === "created")).toHaveLength(1);
-    }
+    const tab = await open("");
+    const before = await ready(tab);
+    await tab.run("window.page.forget()");
+    await tab.reload();
+    const after = await ready(tab);
+    expect(after.jkt).not.toBe(before.jkt);
+    expect(after.event.status).toBe("created");
   });
 });

@@ -1,11 +1,20 @@
 import "fake-indexeddb/auto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { isDeviceBindingError } from "@devicebound/wire";
+import { build } from "esbuild";
+import { openDB } from "idb";
 import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify } from "jose";
 import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import {
+  createDeviceFetch,
   type DeviceKeyEvent,
+  type FallbackEvent,
   type FetchWithDeviceOptions,
   fetchWithDevice,
   forgetDevice,
@@ -76,6 +85,22 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
     throw error;
   }
   throw new Error("expected a DeviceBindingError");
+}
+
+// What page script can do to the stored record: the database layout is public to any script of
+// the origin, so the tests write it the way an attacker would.
+async function writeRecord(databaseName: string, record: unknown) {
+  const db = await openDB(databaseName, 1);
+  await db.put("keys", record, "device");
+  db.close();
+}
+async function readRecord(databaseName: string) {
+  const db = await openDB(databaseName, 1);
+  try {
+    return await db.get("keys", "device");
+  } finally {
+    db.close();
+  }
 }
 
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
@@ -395,7 +420,11 @@ describe("device key", () => {
     init({ onDeviceKey: (e) => events.push(e) });
     items.set(`devicebound:db-${dbCounter}`, "an-old-jkt");
     const jkt = await getDeviceThumbprint();
-    await vi.waitFor(() => expect(events).toEqual([{ status: "missing", jkt, persisted: false }]));
+    await vi.waitFor(() =>
+      expect(events).toEqual([
+        { status: "missing", jkt, previousJkt: "an-old-jkt", persisted: false },
+      ]),
+    );
   });
 
   it("asks for persistent storage and serialises key creation with Web Locks", async () => {
@@ -424,22 +453,91 @@ describe("device key", () => {
     const pageA = await import("./key-store.js");
     vi.resetModules();
     const pageB = await import("./key-store.js");
-    const generate = async () => ({
-      keyPair: (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, [
-        "sign",
-        "verify",
-      ])) as CryptoKeyPair,
-      alg: "ES256" as const,
-    });
+    // No Web Locks here: the get-then-put transaction alone must settle the race.
     const [a, b] = await Promise.all([
-      pageA.keyStore(databaseName, generate),
-      pageB.keyStore(databaseName, generate),
+      pageA.loadDeviceKey(databaseName, crypto.subtle, ["ES256"]),
+      pageB.loadDeviceKey(databaseName, crypto.subtle, ["ES256"]),
     ]);
-    if (!a || !b) throw new Error("no key");
-    expect([a.created, b.created].filter(Boolean)).toHaveLength(1);
-    const spki = async (k: CryptoKey) =>
-      Buffer.from(await crypto.subtle.exportKey("spki", k)).toString("hex");
-    expect(await spki(a.key.keyPair.publicKey)).toBe(await spki(b.key.keyPair.publicKey));
+    expect([a.status, b.status].sort()).toEqual(["created", "restored"]);
+    expect(a.signer.jkt).toBe(b.signer.jkt);
+  });
+
+  it("reports a planted extractable key as replaced and never signs with it", async () => {
+    const items = fakeLocalStorage();
+    const events: DeviceKeyEvent[] = [];
+    init({ onDeviceKey: (e) => events.push(e) });
+    const databaseName = `db-${dbCounter}`;
+    route(`${APP}/x`);
+    const original = await getDeviceThumbprint();
+    // What an XSS can do: make a key pair it can export, and overwrite the stored record.
+    const planted = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+      "sign",
+      "verify",
+    ])) as CryptoKeyPair;
+    const plantedJkt = await calculateJwkThumbprint(
+      (await crypto.subtle.exportKey("jwk", planted.publicKey)) as never,
+    );
+    await writeRecord(databaseName, { keyPair: planted, alg: "ES256" });
+    // The next page load.
+    initFetchWithDevice({
+      fetchChallenge: challenges(),
+      databaseName,
+      onDeviceKey: (e) => events.push(e),
+    });
+    await fetchWithDevice("/x");
+    const { header } = await verify(seen[0]?.proof ?? null);
+    const used = await calculateJwkThumbprint(header.jwk as never);
+    expect(used).not.toBe(plantedJkt);
+    expect(used).not.toBe(original);
+    await vi.waitFor(() => expect(events).toHaveLength(2));
+    expect(events[1]).toEqual({
+      status: "replaced",
+      jkt: used,
+      previousJkt: original,
+      persisted: false,
+    });
+    expect(items.get(`devicebound:${databaseName}`)).toBe(used);
+    // The planted record is gone: what is stored now is the new, non-extractable key.
+    const stored = (await readRecord(databaseName)) as { keyPair: CryptoKeyPair };
+    expect(stored.keyPair.privateKey.extractable).toBe(false);
+  });
+
+  it("reports a well-formed key that is not this profile's last key as replaced", async () => {
+    fakeLocalStorage();
+    const events: DeviceKeyEvent[] = [];
+    init({ onDeviceKey: (e) => events.push(e) });
+    const databaseName = `db-${dbCounter}`;
+    const original = await getDeviceThumbprint();
+    // Non-extractable once stored, yet the page that imported it may keep the key material.
+    const material = (await crypto.subtle.generateKey(
+      { name: "ECDSA", namedCurve: "P-256" },
+      true,
+      ["sign", "verify"],
+    )) as CryptoKeyPair;
+    const imported = async (key: CryptoKey, usage: KeyUsage, extractable: boolean) =>
+      crypto.subtle.importKey(
+        "jwk",
+        await crypto.subtle.exportKey("jwk", key),
+        { name: "ECDSA", namedCurve: "P-256" },
+        extractable,
+        [usage],
+      );
+    await writeRecord(databaseName, {
+      keyPair: {
+        privateKey: await imported(material.privateKey, "sign", false),
+        publicKey: await imported(material.publicKey, "verify", true),
+      },
+      alg: "ES256",
+    });
+    initFetchWithDevice({
+      fetchChallenge: challenges(),
+      databaseName,
+      onDeviceKey: (e) => events.push(e),
+    });
+    const now = await getDeviceThumbprint();
+    await vi.waitFor(() => expect(events).toHaveLength(2));
+    expect(events[1]).toMatchObject({ status: "replaced", jkt: now, previousJkt: original });
+    expect(now).not.toBe(original);
   });
 });
 
@@ -470,8 +568,40 @@ describe("fallback and errors", () => {
     expect(seen[0]?.proof).toBeNull();
   });
 
+  it("tells the app about every request sent without a proof in fallback mode", async () => {
+    route(`${APP}/x`);
+    route(`${API}/y`);
+    vi.stubGlobal("indexedDB", undefined);
+    const fallbacks: FallbackEvent[] = [];
+    init({ fallbackBehavior: "fallback", onFallback: (event) => fallbacks.push(event) });
+    await fetchWithDevice("/x?a=1");
+    await fetchWithDevice("/x");
+    // Another origin never gets a proof, so nothing fell back.
+    await fetchWithDevice(`${API}/y`);
+    expect(seen.map((s) => s.proof)).toEqual([null, null, null]);
+    expect(fallbacks.map((f) => [f.url, f.error.code])).toEqual([
+      [`${APP}/x?a=1`, "ERR_UNSUPPORTED"],
+      [`${APP}/x`, "ERR_UNSUPPORTED"],
+    ]);
+    // In "fail" mode the same failure throws and the callback is not a substitute for it.
+    init({ onFallback: (event) => fallbacks.push(event) });
+    expect(await codeOf(fetchWithDevice("/x"))).toBe("ERR_UNSUPPORTED");
+    expect(fallbacks).toHaveLength(2);
+  });
+
+  it("throws ERR_UNSUPPORTED, not TypeError, for a relative URL where there is no page", async () => {
+    vi.stubGlobal("location", undefined);
+    init();
+    expect(await codeOf(fetchWithDevice("/relative"))).toBe("ERR_UNSUPPORTED");
+    // In a page a malformed URL stays the TypeError fetch itself throws.
+    vi.stubGlobal("location", { href: `${APP}/page`, origin: APP });
+    await expect(fetchWithDevice("http://[bad")).rejects.toThrow(TypeError);
+  });
+
   it("throws ERR_NOT_INITIALIZED before initFetchWithDevice", async () => {
     vi.resetModules();
+    // The default instance lives on globalThis (one per page, whichever build made it).
+    delete (globalThis as Record<symbol, unknown>)[Symbol.for("@devicebound/browser")];
     const fresh = await import("./index.js");
     expect(await codeOf(fresh.fetchWithDevice("/x"))).toBe("ERR_NOT_INITIALIZED");
     expect(await codeOf(fresh.getDeviceThumbprint())).toBe("ERR_NOT_INITIALIZED");
@@ -500,5 +630,54 @@ describe("fallback and errors", () => {
     const fresh = await import("./index.js");
     fresh.initFetchWithDevice({ fetchChallenge: challenges() });
     expect(await codeOf(fresh.getDeviceThumbprint())).toBe("ERR_UNSUPPORTED");
+  });
+});
+
+describe("createDeviceFetch", () => {
+  it("keeps separate keys, challenges and options per instance", async () => {
+    route(`${APP}/x`);
+    const a = createDeviceFetch({ fetchChallenge: challenges(), databaseName: "tenant-a" });
+    const fetchChallengeB = vi.fn(async () => ({ challenge: "b" }));
+    const { fetchWithDevice: fetchB, getDeviceThumbprint: thumbprintB } = createDeviceFetch({
+      fetchChallenge: fetchChallengeB,
+      databaseName: "tenant-b",
+    });
+    await a.fetchWithDevice("/x");
+    await fetchB("/x");
+    const [first, second] = await Promise.all(seen.map((s) => verify(s.proof)));
+    expect(first?.claims.nonce).toBe("challenge-1");
+    expect(second?.claims.nonce).toBe("b");
+    expect(await a.getDeviceThumbprint()).not.toBe(await thumbprintB());
+    expect(fetchChallengeB).toHaveBeenCalledTimes(1);
+    expect(() => createDeviceFetch({} as never)).toThrow(TypeError);
+  });
+
+  it("has one default instance when an app loads both the ESM and the CommonJS build", async () => {
+    // Two bundles, each with its own copy of everything (idb too), as the published builds are.
+    const dir = mkdtempSync(join(tmpdir(), "devicebound-dual-"));
+    try {
+      for (const format of ["esm", "cjs"] as const) {
+        await build({
+          entryPoints: [fileURLToPath(new URL("./index.ts", import.meta.url))],
+          bundle: true,
+          format,
+          platform: "neutral",
+          mainFields: ["module", "main"],
+          outfile: join(dir, format === "esm" ? "index.mjs" : "index.cjs"),
+        });
+      }
+      const cjs = createRequire(import.meta.url)(
+        join(dir, "index.cjs"),
+      ) as typeof import("./index.js");
+      const esm = (await import(pathToFileURL(join(dir, "index.mjs")).href)) as typeof cjs;
+      expect(cjs.fetchWithDevice).not.toBe(esm.fetchWithDevice);
+      esm.initFetchWithDevice({ fetchChallenge: challenges(), databaseName: "dual" });
+      expect(await cjs.getDeviceThumbprint()).toBe(await esm.getDeviceThumbprint());
+      route(`${APP}/x`);
+      await cjs.fetchWithDevice("/x");
+      expect((await verify(seen[0]?.proof ?? null)).claims.nonce).toBe("challenge-1");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,14 +6,16 @@ export {
   isDeviceBindingError,
 } from "@devicebound/wire";
 export {
+  createDeviceFetch,
   type DeviceChallenge,
+  type DeviceFetch,
   type DeviceKeyEvent,
-  type DeviceKeyStatus,
+  type FallbackEvent,
   type FetchWithDeviceOptions,
   fetchWithDevice,
   forgetDevice,
   getDeviceThumbprint,
   initFetchWithDevice,
 } from "./fetch-with-device.js";
-export type { DeviceKeyAlgorithm } from "./key-store.js";
+export type { DeviceKeyAlgorithm, DeviceKeyStatus } from "./key-store.js";
 export { browserSupportsDeviceKeys } from "./support.js";

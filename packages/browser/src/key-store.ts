@@ -1,6 +1,9 @@
-// The device key pair in IndexedDB: one record per database, shared by every tab of the origin.
-// Plain IndexedDB rather than idb: idb alone is ~1.15 KB of a 3.5 KB budget for three requests.
+// The device key pair in IndexedDB (through idb): one record per database, shared by every tab of
+// the origin, checked on every load so a key planted by page script is noticed, never used.
 // Crypto runs outside every transaction (IndexedDB auto-commits a transaction that waits on it).
+import { DeviceBindingError } from "@devicebound/wire";
+import { openDB } from "idb";
+import { createSigner, generateKeyPair, type ProofSigner } from "./proof.js";
 
 export type DeviceKeyAlgorithm = "ES256" | "EdDSA";
 
@@ -9,51 +12,117 @@ export interface StoredDeviceKey {
   alg: DeviceKeyAlgorithm;
 }
 
-type KeyLoad = { key: StoredDeviceKey; created: boolean } | undefined;
+/** How the page's device key was found when it was loaded. */
+export type DeviceKeyStatus = "created" | "restored" | "missing" | "replaced";
+
+export interface LoadedDeviceKey {
+  signer: ProofSigner;
+  status: DeviceKeyStatus;
+  /** The thumbprint this profile last used, from the `localStorage` marker. */
+  previousJkt: string | null;
+}
 
 const STORE = "keys";
 const RECORD = "device";
 
-// Settles with a request's result, or when a transaction commits.
-const done = <T>(target: IDBRequest<T> | IDBTransaction) =>
-  new Promise<T>((resolve, reject) => {
-    const request = target as IDBRequest<T>;
-    target.onerror = (target as IDBTransaction).onabort = () => reject(target.error);
-    request.onsuccess = (target as IDBTransaction).oncomplete = () => resolve(request.result);
-  });
+const storage = <T>(use: (local: Storage) => T): T | undefined => {
+  try {
+    return use(localStorage);
+  } catch {
+    // No localStorage (a worker, or blocked): "missing" and "replaced" cannot be detected.
+  }
+};
 
 /**
- * Reads the stored key, or stores `generate()`'s; without `generate`, deletes it. Two tabs
- * starting at once end with one key: Web Locks serialise them where available, and the write is
- * a get-then-put inside one readwrite transaction, which IndexedDB runs alone, so the later tab
- * adopts the earlier tab's key.
+ * Runs `use` with the database open, holding the origin-wide Web Lock of this database where
+ * Web Locks exist, so loading, replacing and forgetting the key never interleave across tabs.
  */
-export async function keyStore(
+function withKeyStore<T>(
   name: string,
-  generate?: () => Promise<StoredDeviceKey>,
-): Promise<KeyLoad> {
-  const run = async (): Promise<KeyLoad> => {
-    const open = indexedDB.open(name, 1);
-    open.onupgradeneeded = () => open.result.createObjectStore(STORE);
-    const db = await done(open);
-    const store = (mode: IDBTransactionMode) => db.transaction(STORE, mode).objectStore(STORE);
+  use: (db: Awaited<ReturnType<typeof openDB>>, marker: string) => Promise<T>,
+): Promise<T> {
+  const run = async (): Promise<T> => {
+    const db = await openDB(name, 1, { upgrade: (created) => created.createObjectStore(STORE) });
     try {
-      if (!generate)
-        return void (await done(store("readwrite").delete(RECORD).transaction as IDBTransaction));
-      // Anything without an algorithm (a foreign or half-written record) is replaced.
-      const found = await done(store("readonly").get(RECORD));
-      if (found?.alg) return { key: found, created: false };
-      const fresh = await generate();
-      const writer = store("readwrite");
-      // Awaiting a request of the same transaction keeps it active; nothing else is awaited.
-      const raced = await done(writer.get(RECORD));
-      if (!raced?.alg) writer.put(fresh, RECORD);
-      await done(writer.transaction);
-      return raced?.alg ? { key: raced, created: false } : { key: fresh, created: true };
+      return await use(db, `devicebound:${name}`);
     } finally {
       db.close();
     }
   };
   const locks = globalThis.navigator?.locks;
-  return locks ? locks.request(`devicebound:${name}`, run) : run();
+  return locks ? (locks.request(`devicebound:${name}`, run) as Promise<T>) : run();
+}
+
+/**
+ * True for what this package itself stores: two `CryptoKey`s of the record's algorithm (P-256 for
+ * ES256), a non-extractable private key used only to sign and a public key used only to verify.
+ */
+export function isDeviceKey(record: unknown): record is StoredDeviceKey {
+  const { keyPair, alg } = (record ?? {}) as Partial<StoredDeviceKey>;
+  const fits = (key: unknown, type: KeyType, usage: KeyUsage) =>
+    key instanceof CryptoKey &&
+    key.type === type &&
+    key.usages.join() === usage &&
+    (alg === "ES256"
+      ? key.algorithm.name === "ECDSA" && (key.algorithm as EcKeyAlgorithm).namedCurve === "P-256"
+      : alg === "EdDSA" && key.algorithm.name === "Ed25519");
+  return (
+    fits(keyPair?.privateKey, "private", "sign") &&
+    !keyPair?.privateKey.extractable &&
+    fits(keyPair?.publicKey, "public", "verify")
+  );
+}
+
+/**
+ * Loads the stored key, or creates one. A stored record that is not a well-formed
+ * non-extractable key, or whose thumbprint is not the one this profile last used (page script
+ * can write IndexedDB and may hold a copy of what it wrote), is never signed with: a fresh key
+ * replaces it and the status says `replaced`.
+ */
+export function loadDeviceKey(
+  name: string,
+  subtle: SubtleCrypto,
+  algorithms: readonly DeviceKeyAlgorithm[],
+): Promise<LoadedDeviceKey> {
+  return withKeyStore(name, async (db, marker) => {
+    const previousJkt = storage((local) => local.getItem(marker)) ?? null;
+    const found: unknown = await db.get(STORE, RECORD);
+    let status: DeviceKeyStatus = found ? "replaced" : previousJkt ? "missing" : "created";
+    let signer = isDeviceKey(found) ? await createSigner(found, subtle) : undefined;
+    if (signer && (!previousJkt || previousJkt === signer.jkt)) {
+      status = "restored";
+    } else {
+      let fresh: StoredDeviceKey | undefined;
+      // Ed25519 is opt-in and not everywhere yet: fall back to P-256 where it is missing.
+      for (const alg of algorithms) {
+        fresh ??= await generateKeyPair(subtle, alg).then(
+          (keyPair) => ({ keyPair, alg }),
+          () => undefined,
+        );
+      }
+      if (!fresh) throw new DeviceBindingError("ERR_UNSUPPORTED", "No non-extractable keys");
+      const writer = db.transaction(STORE, "readwrite").store;
+      // Awaiting a request of the same transaction keeps it active; nothing else is awaited.
+      // Without Web Locks a tab that started at the same time may have stored its key: adopt it.
+      const raced: unknown = !found && (await writer.get(RECORD));
+      if (isDeviceKey(raced)) {
+        fresh = raced;
+        status = "restored";
+      } else {
+        writer.put(fresh, RECORD);
+      }
+      await writer.transaction.done;
+      signer = await createSigner(fresh, subtle);
+    }
+    storage((local) => local.setItem(marker, (signer as ProofSigner).jkt));
+    return { signer, status, previousJkt };
+  });
+}
+
+/** Deletes the stored key and this profile's marker. */
+export function deleteDeviceKey(name: string): Promise<void> {
+  return withKeyStore(name, async (db, marker) => {
+    await db.delete(STORE, RECORD);
+    storage((local) => local.removeItem(marker));
+  });
 }

@@ -10,14 +10,16 @@ import {
 } from "@devicebound/wire";
 import { type CryptoBackend, LruCache, timingSafeEqual } from "./crypto-backend.js";
 
-const VERSION = 1;
+// Version 2 hashes the binding with length prefixes; version 1 challenges are refused as foreign
+// (clients fetch a new one on the 401 that follows).
+const VERSION = 2;
 const FLAG_IP = 1;
 const FLAG_UA = 2;
 const ID_BYTES = 12;
 const BINDING_BYTES = 16;
 const MAC_BYTES = 16;
 const HEADER_BYTES = 2 + 4 + ID_BYTES;
-const DOMAIN = utf8("devicebound/challenge/v1\n");
+const DOMAIN = utf8("devicebound/challenge/v2\n");
 /** Longer than any challenge this module issues; anything longer is refused unread. */
 export const MAX_CHALLENGE_LENGTH = 96;
 
@@ -56,10 +58,20 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Length-prefixed, so no two (IP, User-Agent) pairs hash the same input. */
+function bindingInput(flags: number, ctx: ChallengeContext): Uint8Array {
+  const ip = utf8(flags & FLAG_IP ? (ctx.ipAddress ?? "") : "");
+  const ua = utf8(flags & FLAG_UA ? (ctx.userAgent ?? "") : "");
+  const lengths = new Uint8Array(9);
+  const view = new DataView(lengths.buffer);
+  lengths[0] = flags;
+  view.setUint32(1, ip.length);
+  view.setUint32(5, ua.length);
+  return concat(lengths, ip, ua);
+}
+
 async function bindingHash(crypto: CryptoBackend, flags: number, ctx: ChallengeContext) {
-  const ip = flags & FLAG_IP ? (ctx.ipAddress ?? "") : "";
-  const ua = flags & FLAG_UA ? (ctx.userAgent ?? "") : "";
-  const digest = await crypto.sha256(utf8(`${flags}\n${ip}\n${ua}`));
+  const digest = await crypto.sha256(bindingInput(flags, ctx));
   return digest.subarray(0, BINDING_BYTES);
 }
 

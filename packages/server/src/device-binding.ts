@@ -1,11 +1,17 @@
 // createDeviceBinding: one object with everything a backend calls, challenges, verification,
 // the registry and the session guard, over the crypto backend the entry point chose.
-import { type ChallengeJSON, DeviceBindingError, type ProofAlgorithm } from "@devicebound/wire";
+import { type ChallengeJSON, DeviceBindingError, isDeviceBindingError } from "@devicebound/wire";
 import type { ChallengeContext } from "./challenge.js";
 import type { CryptoBackend } from "./crypto-backend.js";
 import type { Device, DeviceStore, ReplayStore } from "./device-store.js";
+import { eventEmitter } from "./events.js";
 import { errorResponse } from "./http.js";
-import { createRegistry, type DeviceRegistry, type RegistryOptions } from "./registry.js";
+import {
+  createRegistry,
+  type DeviceRegistry,
+  type RegisterResult,
+  type RegistryOptions,
+} from "./registry.js";
 import { assertSessionDevice } from "./session.js";
 import type { VerifiedProof } from "./verified-proof.js";
 import {
@@ -41,8 +47,23 @@ export interface DeviceBinding extends ProofVerifier, DeviceRegistry {
    * and, for proof and challenge failures, a fresh challenge to retry with.
    */
   errorResponse(error: unknown, context?: ChallengeContext): Promise<Response>;
-  /** The algorithms this binding accepts, for `WWW-Authenticate` and discovery. */
-  readonly algorithms: readonly ProofAlgorithm[];
+  /**
+   * Binds a session that has no device yet (an SSO or OAuth sign-in, a session from before
+   * devicebound) to the key of a verified proof, at most once. A blocked device is refused first
+   * (`ERR_DEVICE_BLOCKED`). Then `bind(jkt)`, the app's compare-and-set on its own session store,
+   * writes the thumbprint only if the session is still unbound and returns the thumbprint the
+   * session is bound to afterwards: when that is not this proof's (another browser won a race),
+   * `ERR_DEVICE_MISMATCH`. Only the winner's device is then registered, so `newDeviceDetected`
+   * says whether to ask for a one-time code or send the "new sign-in" message. Emits
+   * `sessionBound`.
+   */
+  bindSession(
+    userId: string,
+    proof: VerifiedProof,
+    bind: (jkt: string) => string | null | undefined | Promise<string | null | undefined>,
+  ): Promise<RegisterResult>;
+  /** Emits `unboundSessionServed` (the adapters call it when a rollout lets a session through). */
+  reportUnboundSession(userId: string): void;
 }
 
 export function createDeviceBindingWith(defaultCrypto: () => CryptoBackend) {
@@ -63,11 +84,11 @@ export function createDeviceBindingWith(defaultCrypto: () => CryptoBackend) {
       crypto: options.crypto ?? defaultCrypto(),
     });
     const registry = createRegistry({ ...options, store });
+    const emit = eventEmitter(options.onEvent);
 
     return {
       ...verifier,
       ...registry,
-      algorithms: options.algorithms ?? ["ES256"],
       async requireDevice(userId, proof, sessionJkt) {
         assertSessionDevice(proof, sessionJkt);
         const known = await registry.isKnown(userId, proof);
@@ -87,20 +108,44 @@ export function createDeviceBindingWith(defaultCrypto: () => CryptoBackend) {
         }
         return known.device;
       },
+      async bindSession(userId, proof, bind) {
+        if (typeof bind !== "function")
+          throw new TypeError("bindSession needs a bind(jkt) callback");
+        const known = await registry.isKnown(userId, proof);
+        if (known.status === "blocked") {
+          throw new DeviceBindingError("ERR_DEVICE_BLOCKED", "This device is blocked", {
+            details: { deviceId: known.device.id },
+          });
+        }
+        const boundTo = await bind(proof.jkt);
+        if (typeof boundTo !== "string" || boundTo === "") {
+          throw new DeviceBindingError("ERR_DEVICE_MISMATCH", "The session is gone", {
+            details: { reason: "no-session" },
+          });
+        }
+        assertSessionDevice(proof, boundTo);
+        const result = await registry.register(userId, proof);
+        emit({ type: "sessionBound", userId, ...result });
+        return result;
+      },
+      reportUnboundSession(userId) {
+        emit({ type: "unboundSessionServed", userId });
+      },
       async errorResponse(error, context = {}) {
-        const failure =
-          error instanceof DeviceBindingError
-            ? error
-            : new DeviceBindingError("ERR_INVALID_INPUT", "The request could not be processed", {
-                cause: error,
-              });
+        // By name and code, not instanceof: an error thrown by another bundled copy of the class
+        // (a CommonJS entry beside this one) must get the same answer.
+        const failure = isDeviceBindingError(error)
+          ? error
+          : new DeviceBindingError("ERR_INVALID_INPUT", "The request could not be processed", {
+              cause: error,
+            });
         let challenge: ChallengeJSON | null = null;
         try {
           challenge = await verifier.createChallenge(context);
         } catch {
           // Without a challenge the answer is still correct, only without a retry hint.
         }
-        return errorResponse(failure, challenge);
+        return errorResponse(failure, challenge, verifier.algorithms);
       },
     };
   };

@@ -39,7 +39,11 @@ export interface DevicePatch {
   lastSeenAt?: Date;
 }
 
-/** How `insertDevice` enforces a per-user device limit, atomically with the insert. */
+/**
+ * How `insertDevice` enforces a per-user device limit, atomically with the insert. Only `active`
+ * devices count toward `maxDevices`, and only they are ever evicted: a blocked device stays
+ * stored (and blocked) whatever the limit, so its key can never come back as a new device.
+ */
 export interface DeviceLimit {
   maxDevices: number;
   /** `reject`: refuse the new device. `evict-least-recently-seen`: delete the oldest-seen ones. */
@@ -88,8 +92,10 @@ export interface DeviceStore {
 export interface ReplayStore {
   /**
    * Records `key` until `expiresAtMs` (Unix ms) and resolves `true`, or resolves `false` when
-   * the key is already recorded and not yet expired. Atomic: of concurrent calls with one key,
-   * across processes, exactly one resolves `true`. An expired key may be recorded again.
+   * the key is already recorded and not yet expired (a record expires when `now >= expiresAtMs`).
+   * Atomic: of concurrent calls with one key, across processes, exactly one resolves `true`. An
+   * expired key may be recorded again. When `expiresAtMs` is not after the store's `now`, the
+   * call records nothing and resolves `false`: a record that is born expired cannot promise once.
    */
   consume(key: string, expiresAtMs: number): Promise<boolean>;
   close?(): Promise<void>;

@@ -16,7 +16,29 @@ export type DeviceEvent =
   /** `reason` is `user` for an explicit delete, `evicted` for the device-limit policy. */
   | { type: "deleted"; device: Device; reason: "user" | "evicted" }
   /** A proof or challenge was refused. Never carries the proof itself. */
-  | { type: "verificationFailed"; code: DeviceBindingErrorCode; message: string };
+  | { type: "verificationFailed"; code: DeviceBindingErrorCode; message: string }
+  /**
+   * A session that had no device (after an SSO redirect, or from before devicebound) was bound to
+   * the key of its first request with a valid proof. `newDeviceDetected` as from `register`.
+   */
+  | { type: "sessionBound"; userId: string; device: Device; newDeviceDetected: boolean }
+  /** A session with no device was served without a proof, as the rollout allows. */
+  | { type: "unboundSessionServed"; userId: string };
 
 /** Receives every event. Errors it throws (or rejects with) are caught and never fail a request. */
 export type DeviceEventHandler = (event: DeviceEvent) => void | Promise<void>;
+
+/** Delivers events to `handler`, never letting it fail (or delay) the call that raised them. */
+export function eventEmitter(
+  handler: DeviceEventHandler | undefined,
+): (event: DeviceEvent) => void {
+  return (event) => {
+    if (!handler) return;
+    try {
+      const result = handler(event);
+      if (result && typeof result.then === "function") result.then(undefined, () => {});
+    } catch {
+      // An event handler never fails the call that raised the event.
+    }
+  };
+}

@@ -32,6 +32,23 @@ describe("http answers", () => {
     expect(await response.json()).toEqual({ error: "ERR_CHALLENGE_MISSING", message: "none" });
   });
 
+  it("answers a missing proof with a 401 that names no error code (RFC 6750 section 3.1)", () => {
+    const response = errorResponse({ code: "ERR_PROOF_MISSING", message: "none" }, challenge);
+    expect(response.status).toBe(401);
+    expect(response.headers.get("WWW-Authenticate")).toBe('DPoP algs="ES256"');
+    expect(response.headers.get("DPoP-Nonce")).toBe("abc");
+  });
+
+  it("advertises the configured algorithms, not always ES256", () => {
+    const response = errorResponse({ code: "ERR_PROOF_ALG", message: "alg" }, challenge, [
+      "ES256",
+      "EdDSA",
+    ]);
+    expect(response.headers.get("WWW-Authenticate")).toBe(
+      'DPoP error="invalid_dpop_proof", algs="ES256 EdDSA"',
+    );
+  });
+
   it("sends no challenge with a 403", () => {
     const response = errorResponse({ code: "ERR_DEVICE_BLOCKED", message: "blocked" }, challenge);
     expect(response.status).toBe(403);

@@ -14,7 +14,10 @@ import {
 
 export interface ErrorAnswer {
   status: number;
-  /** The `WWW-Authenticate: DPoP error="..."` value to send, when the answer is a 401. */
+  /**
+   * The `error` of the `WWW-Authenticate: DPoP` challenge every 401 carries; `null` when the
+   * request simply had no proof (RFC 6750 section 3.1: no error code for absent credentials).
+   */
   dpopError: typeof USE_DPOP_NONCE_ERROR | typeof INVALID_DPOP_PROOF_ERROR | null;
   /** True when the client should retry with the fresh challenge sent along. */
   sendChallenge: boolean;
@@ -22,6 +25,9 @@ export interface ErrorAnswer {
 
 /** How to answer a request that failed with `code`. */
 export function errorAnswer(code: DeviceBindingErrorCode): ErrorAnswer {
+  if (code === "ERR_PROOF_MISSING") {
+    return { status: 401, dpopError: null, sendChallenge: true };
+  }
   if (code.startsWith("ERR_CHALLENGE_")) {
     return { status: 401, dpopError: USE_DPOP_NONCE_ERROR, sendChallenge: true };
   }
@@ -46,24 +52,31 @@ export function challengeHeaders(challenge: ChallengeJSON): Record<string, strin
   };
 }
 
-/** The `WWW-Authenticate` value of a DPoP 401. */
+/**
+ * The `WWW-Authenticate` value of a DPoP 401: the `algs` this server accepts, and the `error`
+ * unless the request carried no proof at all.
+ */
 export function wwwAuthenticate(
-  dpopError: string,
+  dpopError: string | null,
   algorithms: readonly string[] = ["ES256"],
 ): string {
-  return `DPoP error="${dpopError}", algs="${algorithms.join(" ")}"`;
+  const algs = `algs="${algorithms.join(" ")}"`;
+  return dpopError === null ? `DPoP ${algs}` : `DPoP error="${dpopError}", ${algs}`;
 }
 
 /** All headers of an error answer (JSON body, never cached). */
 export function errorHeaders(
   code: DeviceBindingErrorCode,
   challenge: ChallengeJSON | null,
+  algorithms: readonly string[] = ["ES256"],
 ): Record<string, string> {
   const answer = errorAnswer(code);
   return {
     "Content-Type": "application/json",
     "Cache-Control": "no-store",
-    ...(answer.dpopError ? { [WWW_AUTHENTICATE_HEADER]: wwwAuthenticate(answer.dpopError) } : {}),
+    ...(answer.status === 401
+      ? { [WWW_AUTHENTICATE_HEADER]: wwwAuthenticate(answer.dpopError, algorithms) }
+      : {}),
     ...(challenge && answer.sendChallenge ? challengeHeaders(challenge) : {}),
   };
 }
@@ -72,10 +85,11 @@ export function errorHeaders(
 export function errorResponse(
   error: { code: DeviceBindingErrorCode; message: string },
   challenge: ChallengeJSON | null = null,
+  algorithms: readonly string[] = ["ES256"],
 ): Response {
   return new Response(JSON.stringify({ error: error.code, message: error.message }), {
     status: errorAnswer(error.code).status,
-    headers: errorHeaders(error.code, challenge),
+    headers: errorHeaders(error.code, challenge, algorithms),
   });
 }
 

@@ -22,6 +22,42 @@ function coordinate(value: unknown, name: string): string {
   return value;
 }
 
+// The canonical encodings of the eight points of small order (the torsion subgroup). With such a
+// key, the signature R = identity, S = 0 verifies every message on OpenSSL and Web Crypto alike.
+const ED25519_SMALL_ORDER = new Set([
+  "0100000000000000000000000000000000000000000000000000000000000000",
+  "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "0000000000000000000000000000000000000000000000000000000000000000",
+  "0000000000000000000000000000000000000000000000000000000000000080",
+  "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+  "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+  "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+  "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+]);
+const ED25519_P = 2n ** 255n - 19n;
+
+/**
+ * Refuses Ed25519 public keys that are not one canonical encoding of a point of large order:
+ * a y coordinate at or above p (the same point as y - p, so a second thumbprint), x = 0 with the
+ * sign bit set (RFC 8032 section 5.1.3 rejects it), and the small-order points above.
+ */
+function checkEd25519(x: string): void {
+  const bytes = base64urlDecode(x) as Uint8Array;
+  let hex = "";
+  let y = 0n;
+  for (let i = 31; i >= 0; i--) {
+    const byte = bytes[i] as number;
+    y = (y << 8n) | BigInt(i === 31 ? byte & 0x7f : byte);
+  }
+  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
+  if (y >= ED25519_P) throw bad("x is not a canonical Ed25519 encoding");
+  const signBit = ((bytes[31] as number) & 0x80) !== 0;
+  if (signBit && (y === 1n || y === ED25519_P - 1n)) {
+    throw bad("x is not a canonical Ed25519 encoding");
+  }
+  if (ED25519_SMALL_ORDER.has(hex)) throw bad("x is a point of small order");
+}
+
 export interface CanonicalJwk {
   jwk: PublicJwk;
   /** The RFC 7638 thumbprint input: required members, lexicographic order, no whitespace. */
@@ -62,6 +98,7 @@ export function readPublicJwk(value: unknown, alg: SignatureAlgorithm): Canonica
   }
   if (raw.y !== undefined) throw bad("an OKP key has no y");
   const x = coordinate(raw.x, "x");
+  checkEd25519(x);
   return {
     jwk: { kty: "OKP", crv: "Ed25519", x },
     canonical: `{"crv":"Ed25519","kty":"OKP","x":"${x}"}`,

@@ -52,10 +52,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         if (existing.jkt === device.jkt) return { outcome: "existing", device: copy(existing) };
       }
       const evicted: Device[] = [];
-      if (limit && devices && devices.size >= limit.maxDevices) {
+      // Blocked devices neither count toward the limit nor are evicted: evicting one would let
+      // its key register again as a new, active device.
+      const active = [...(devices?.values() ?? [])].filter((d) => d.status === "active");
+      if (limit && devices && active.length >= limit.maxDevices) {
         if (limit.onLimit === "reject") return { outcome: "limit" };
-        const oldest = [...devices.values()].sort(byLeastRecentlySeen);
-        for (const victim of oldest.slice(0, devices.size - limit.maxDevices + 1)) {
+        const oldest = active.sort(byLeastRecentlySeen);
+        for (const victim of oldest.slice(0, active.length - limit.maxDevices + 1)) {
           devices.delete(victim.id);
           evicted.push(victim);
         }
@@ -103,6 +106,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     async consume(key, expiresAtMs) {
       const nowMs = now();
+      // A record that would already be expired cannot promise "once": refuse, never record it.
+      if (!(expiresAtMs > nowMs)) return false;
       if (++consumes % SWEEP_EVERY === 0) sweep(nowMs);
       const existing = replay.get(key);
       if (existing !== undefined && existing > nowMs) return false;

@@ -135,6 +135,77 @@ describe("register", () => {
     await expect(reg.register("alice", {} as never)).rejects.toBeInstanceOf(TypeError);
   });
 
+  it("refuses what one store could not hold as given: lone surrogates, look-alike names, deep metadata", async () => {
+    const { reg } = registry();
+    for (const userId of ["user\ud800", "user\udc00", "\udc00\ud800"]) {
+      await expect(reg.register(userId, proof())).rejects.toMatchObject({
+        code: "ERR_INVALID_INPUT",
+        details: { field: "userId" },
+      });
+      await expect(reg.list(userId)).rejects.toMatchObject({ code: "ERR_INVALID_INPUT" });
+    }
+    expect((await reg.register("user\ud83d\udd10", proof())).newDeviceDetected).toBe(true);
+    for (const displayName of [
+      "Work\u200blaptop", // zero-width space
+      "Work\u200dlaptop", // zero-width joiner
+      "Work\u200elaptop", // left-to-right mark
+      "Work\u200flaptop", // right-to-left mark
+      "Work\u2060laptop", // word joiner
+      "Work\ufefflaptop", // byte order mark
+      "Work\u00adlaptop", // soft hyphen
+      "Work laptop\udb40\udc41", // tag character
+      "Work\u061claptop", // Arabic letter mark
+      "\ud800 laptop",
+    ]) {
+      await expect(
+        reg.register("alice", proof(), { displayName }),
+        displayName,
+      ).rejects.toMatchObject({ code: "ERR_INVALID_INPUT", details: { field: "displayName" } });
+    }
+    expect(
+      (await reg.register("alice", proof(), { displayName: "Café laptop 🔐 é" })).device
+        .displayName,
+    ).toBe("Café laptop 🔐 é");
+
+    const nest = (depth: number) => {
+      let value: Record<string, unknown> = {};
+      for (let i = 1; i < depth; i++) value = { v: value };
+      return value;
+    };
+    await expect(reg.register("alice", proof(), { metadata: nest(33) })).rejects.toMatchObject({
+      code: "ERR_INVALID_INPUT",
+      details: { field: "metadata" },
+    });
+    // 1,000+ levels in under 8 KB of JSON, and far deeper than any stack: refused, not a crash.
+    for (const depth of [1200, 200_000]) {
+      await expect(reg.register("alice", proof(), { metadata: nest(depth) })).rejects.toMatchObject(
+        { code: "ERR_INVALID_INPUT" },
+      );
+    }
+    const wide = { list: Array.from({ length: 20_000 }, () => 0) };
+    await expect(reg.register("alice", proof(), { metadata: wide })).rejects.toMatchObject({
+      code: "ERR_INVALID_INPUT",
+    });
+    const deepest = await reg.register("alice", proof(), { metadata: nest(32) });
+    expect(deepest.device.metadata).toEqual(nest(32));
+  });
+
+  it("never evicts a blocked device for the limit, and does not count it", async () => {
+    const { reg } = registry({ maxDevicesPerUser: 1, onDeviceLimit: "remove-least-recently-seen" });
+    const stolen = proof();
+    const { device } = await reg.register("alice", stolen);
+    await reg.block("alice", device.id);
+    // The blocked device does not count: a new device fits without evicting it.
+    const laptop = await reg.register("alice", proof());
+    expect(laptop.newDeviceDetected).toBe(true);
+    await reg.register("alice", proof()); // evicts the laptop, never the blocked one
+    expect((await reg.get("alice", device.id))?.status).toBe("blocked");
+    await expect(reg.register("alice", stolen)).rejects.toMatchObject({
+      code: "ERR_DEVICE_BLOCKED",
+    });
+    expect((await reg.isKnown("alice", stolen)).status).toBe("blocked");
+  });
+
   it("throws TypeError for misconfiguration", () => {
     expect(() => createRegistry({ store: {} as DeviceStore })).toThrow(TypeError);
     expect(() => createRegistry({ store: memoryStore(), maxDevicesPerUser: 0 })).toThrow(TypeError);

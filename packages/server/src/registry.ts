@@ -63,9 +63,19 @@ export interface DeviceRegistry {
 const MAX_USER_ID = 256;
 const MAX_NAME = 100;
 const MAX_METADATA_BYTES = 8192;
-// Control characters, line separators and bidi overrides (which can disguise a name in the UI).
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const MAX_METADATA_DEPTH = 32;
+// Control characters, line separators and bidi controls, and lone surrogates: every store must
+// hold an id as the same byte string (PostgreSQL and Redis turn a lone surrogate into U+FFFD, so
+// "u\ud800" and "u\udc00" would be one user there).
+const NOT_PRINTABLE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds.
+  /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+// Characters that show as nothing, so two names that look the same differ: soft hyphen,
+// combining grapheme joiner, fillers, zero-width spaces and joiners, LRM/RLM/ALM, invisible
+// operators, BOM, interlinear annotations and tag characters.
+const INVISIBLE =
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: lone combining and invisible characters are what it finds.
+  /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2060-\u2064\u3164\ufeff\uffa0\ufff9-\ufffb]|\udb40[\udc00-\udc7f]/;
 const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 function invalid(message: string, field: string): never {
@@ -77,9 +87,12 @@ function checkUserId(userId: unknown): string {
     typeof userId !== "string" ||
     userId.length === 0 ||
     userId.length > MAX_USER_ID ||
-    CONTROL.test(userId)
+    NOT_PRINTABLE.test(userId)
   ) {
-    invalid(`userId must be 1 to ${MAX_USER_ID} printable characters`, "userId");
+    invalid(
+      `userId must be 1 to ${MAX_USER_ID} printable characters of well-formed Unicode`,
+      "userId",
+    );
   }
   return userId;
 }
@@ -93,16 +106,42 @@ function checkDeviceId(deviceId: unknown): string {
 function checkName(name: unknown): string {
   if (typeof name !== "string") invalid("displayName must be a string", "displayName");
   const trimmed = name.trim();
-  if (trimmed.length === 0 || trimmed.length > MAX_NAME || CONTROL.test(trimmed)) {
-    invalid(`displayName must be 1 to ${MAX_NAME} printable characters`, "displayName");
+  if (
+    trimmed.length === 0 ||
+    trimmed.length > MAX_NAME ||
+    NOT_PRINTABLE.test(trimmed) ||
+    INVISIBLE.test(trimmed)
+  ) {
+    invalid(`displayName must be 1 to ${MAX_NAME} visible characters`, "displayName");
   }
   return trimmed;
+}
+
+/**
+ * Walks `value` without recursion (no stack to overflow) and says what is wrong with its shape:
+ * nesting deeper than MAX_METADATA_DEPTH, or more values than MAX_METADATA_BYTES of JSON could
+ * hold (which also ends the walk of a cycle or of a widely shared object quickly).
+ */
+function metadataShapeProblem(value: unknown): string | null {
+  const stack: [unknown, number][] = [[value, 1]];
+  let values = 0;
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    if (++values > MAX_METADATA_BYTES) return `must be at most ${MAX_METADATA_BYTES} bytes of JSON`;
+    const [node, depth] = item;
+    if (typeof node !== "object" || node === null) continue;
+    if (depth > MAX_METADATA_DEPTH) return `must nest at most ${MAX_METADATA_DEPTH} levels deep`;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return null;
 }
 
 function checkMetadata(metadata: unknown): DeviceMetadata {
   if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
     invalid("metadata must be a JSON object", "metadata");
   }
+  // Checked before serialising: deep nesting overflows stacks (structuredClone, Lua's cjson).
+  const problem = metadataShapeProblem(metadata);
+  if (problem !== null) invalid(`metadata ${problem}`, "metadata");
   let json: string;
   try {
     json = JSON.stringify(metadata);

@@ -39,9 +39,14 @@ export interface ProofVerifierOptions {
   publicOrigin?: string | readonly string[];
   /** How long a challenge stays valid. Default 300 s. */
   challengeTtlSeconds?: number;
-  /** How old a proof's `iat` may be. Default 60 s. */
+  /**
+   * How old a proof's `iat` may be. Default 60 s. A proof is accepted while
+   * `now < iat + proofMaxAgeSeconds + clockSkewSeconds` (the window), and its replay record is
+   * kept one more window after that, so no instant exists at which a proof is both acceptable and
+   * forgotten, even on a server whose clock lags the fleet by less than one window (75 s by default).
+   */
   proofMaxAgeSeconds?: number;
-  /** Tolerated clock difference, both ways. Default 15 s. */
+  /** Tolerated clock difference (client to server, and between servers), both ways. Default 15 s. */
   clockSkewSeconds?: number;
   /** Longest proof accepted, in bytes. Default 8192. */
   maxProofBytes?: number;
@@ -81,6 +86,10 @@ export interface RequestLike {
 export type VerifyRequestOptions = Omit<VerifyProofOptions, "method" | "url">;
 
 export interface ProofVerifier {
+  /** The `alg` header values accepted, as advertised in `WWW-Authenticate`. */
+  readonly algorithms: readonly ProofAlgorithm[];
+  /** The configured `publicOrigin`s (empty when none was given). */
+  readonly publicOrigins: readonly string[];
   createChallenge(context?: ChallengeContext): Promise<ChallengeJSON>;
   verifyProof(
     proof: string | null | undefined,
@@ -95,6 +104,13 @@ interface CheckedHeader {
   jwk: PublicJwk;
   canonical: string;
 }
+
+// A proof's `jti` is a key in every store: printable ASCII keeps it one byte string everywhere
+// (PostgreSQL refuses NUL, and lone surrogates would collide once encoded as UTF-8).
+const JTI = /^[\x21-\x7e]{1,256}$/;
+// Far larger than a real proof header (about 250 characters for a P-256 key); checked before the
+// header is decoded, so no unauthenticated request makes the verifier parse or keep more.
+const MAX_HEADER_SEGMENT = 1024;
 
 const ALG_NAMES: Record<string, SignatureAlgorithm> = {
   ES256: "ES256",
@@ -180,10 +196,12 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
   const maxAge = positive("proofMaxAgeSeconds", options.proofMaxAgeSeconds, 60);
   const skew = positive("clockSkewSeconds", options.clockSkewSeconds, 15);
   const maxProofBytes = positive("maxProofBytes", options.maxProofBytes, 8192);
+  // How long a proof stays acceptable after its iat; replay records are kept twice as long.
+  const windowSeconds = maxAge + skew;
   const requireChallengeDefault = options.requireChallenge ?? true;
   const now = options.now ?? Date.now;
   const origins = readOrigins(options.publicOrigin);
-  const algorithms = new Set<string>();
+  const algorithms = new Set<ProofAlgorithm>();
   for (const alg of options.algorithms ?? ["ES256"]) {
     const normalized = ALG_NAMES[alg];
     if (normalized === undefined) throw new TypeError(`algorithms: unsupported "${alg}"`);
@@ -207,12 +225,37 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
   }
 
   function requestUrl(url: string | URL): URL {
+    let parsed: URL;
     try {
-      return new URL(url, origins[0]);
+      parsed = new URL(url, origins[0]);
     } catch {
       throw new TypeError(
         `url "${String(url)}" is not absolute: pass the full request URL or configure publicOrigin`,
       );
+    }
+    return parsed;
+  }
+
+  /**
+   * Frameworks route on the raw request target, while URL parsing normalises it ("/x/../api" is
+   * "/api", "//host/api" names another host). A target that parsing would change is refused, so
+   * the path compared with `htu` is always the path the app routed on.
+   */
+  function checkTarget(url: string | URL, parsed: URL): void {
+    if (typeof url !== "string") return;
+    let target = url;
+    if (!target.startsWith("/")) {
+      // An absolute URL: compare what follows its origin.
+      const origin = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(target)?.[0];
+      if (origin === undefined) return;
+      target = target.slice(origin.length) || "/";
+    }
+    const end = target.search(/[?#]/);
+    const path = end === -1 ? target : target.slice(0, end);
+    if (path !== parsed.pathname || target.startsWith("//")) {
+      fail("ERR_PROOF_HTU", "The request target is not in normal form", {
+        reason: "request-target-not-normalized",
+      });
     }
   }
 
@@ -241,6 +284,8 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
   const thumbprints = new LruCache<string, string>(10_000);
 
   function readHeader(segment: string): CheckedHeader {
+    if (segment.length > MAX_HEADER_SEGMENT)
+      fail("ERR_PROOF_TOO_LARGE", `The proof's header exceeds ${MAX_HEADER_SEGMENT} characters`);
     const bytes = base64urlDecode(segment);
     if (bytes === null) fail("ERR_PROOF_MALFORMED", "The proof is not strict base64url");
     let header: Record<string, unknown>;
@@ -252,7 +297,7 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
       });
     }
     if (header.typ !== DPOP_JWT_TYP) fail("ERR_PROOF_TYP", `typ must be "${DPOP_JWT_TYP}"`);
-    if (typeof header.alg !== "string" || !algorithms.has(header.alg)) {
+    if (typeof header.alg !== "string" || !algorithms.has(header.alg as ProofAlgorithm)) {
       fail("ERR_PROOF_ALG", "alg is not accepted", {
         alg: typeof header.alg === "string" ? header.alg.slice(0, 32) : null,
       });
@@ -262,13 +307,7 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
       fail("ERR_PROOF_CRIT", "crit names extensions this verifier does not support");
     const alg = ALG_NAMES[header.alg] as SignatureAlgorithm;
     // jku, x5u, x5c and kid are never dereferenced: the key is always the embedded jwk.
-    const checked = {
-      alg,
-      headerAlg: header.alg as ProofAlgorithm,
-      ...readPublicJwk(header.jwk, alg),
-    };
-    headers.set(segment, checked);
-    return checked;
+    return { alg, headerAlg: header.alg as ProofAlgorithm, ...readPublicJwk(header.jwk, alg) };
   }
 
   async function verify(
@@ -295,8 +334,9 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
     if (payloadBytes === null || signature === null)
       fail("ERR_PROOF_MALFORMED", "The proof is not strict base64url");
     // All proofs of one key share one header: read and check it once, then reuse the result.
-    const { alg, headerAlg, jwk, canonical } =
-      headers.get(headerSegment) ?? readHeader(headerSegment);
+    // Only headers whose signature verified are kept, so unauthenticated traffic cannot fill it.
+    const cached = headers.get(headerSegment);
+    const { alg, headerAlg, jwk, canonical } = cached ?? readHeader(headerSegment);
     let claims: Record<string, unknown>;
     try {
       claims = parseStrictJsonObject(decoder.decode(payloadBytes));
@@ -309,9 +349,9 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
     }
 
     // Claims.
-    const { jti, htm, htu, iat, nonce, ath } = claims;
-    if (typeof jti !== "string" || jti.length === 0 || jti.length > 256)
-      fail("ERR_PROOF_JTI", "jti must be a string of 1 to 256 characters");
+    const { jti, htm, htu, iat, exp, nonce, ath } = claims;
+    if (typeof jti !== "string" || !JTI.test(jti))
+      fail("ERR_PROOF_JTI", "jti must be 1 to 256 printable ASCII characters");
     if (typeof htm !== "string" || htm !== opts.method)
       fail("ERR_PROOF_HTM", "htm does not match the request method");
     if (typeof htu !== "string" || htu.length > 4096) fail("ERR_PROOF_HTU", "htu is missing");
@@ -320,7 +360,8 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
       fail("ERR_PROOF_IAT", "iat must be a number");
     const nowMs = now();
     const offset = iat - nowMs / 1000;
-    if (offset > skew || offset < -(maxAge + skew)) {
+    // Half-open window: at exactly iat + maxAge + skew the proof is already refused.
+    if (offset > skew || offset <= -windowSeconds) {
       fail(
         "ERR_PROOF_IAT",
         `iat is ${Math.abs(Math.round(offset))} s in the ${offset > 0 ? "future" : "past"}`,
@@ -328,6 +369,15 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
           skewSeconds: Math.round(offset),
         },
       );
+    }
+    // RFC 9449 does not need exp, but a proof that says it has expired is not accepted.
+    if (exp !== undefined) {
+      if (typeof exp !== "number" || !Number.isFinite(exp))
+        fail("ERR_PROOF_EXPIRED", "exp must be a number");
+      if (nowMs >= exp * 1000)
+        fail("ERR_PROOF_EXPIRED", "The proof has expired", {
+          expiredSecondsAgo: Math.floor(nowMs / 1000 - exp),
+        });
     }
     if (opts.accessToken != null) {
       const expected = base64urlEncode(await crypto.sha256(utf8(opts.accessToken)));
@@ -353,6 +403,7 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
       });
     }
     if (!valid) fail("ERR_PROOF_SIGNATURE", "The signature does not verify");
+    if (cached === undefined) headers.set(headerSegment, { alg, headerAlg, jwk, canonical });
     let jkt = thumbprints.get(canonical);
     if (jkt === undefined) {
       jkt = await thumbprint(crypto, canonical);
@@ -360,16 +411,17 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
     }
 
     // Only now, with every check passed, record the jti (and the challenge, when single-use).
+    // The record outlives the acceptance window by one more window: see proofMaxAgeSeconds.
     await consumeOnce(
       `jti:${jkt}:${jti}`,
-      (iat + maxAge + skew) * 1000,
+      (iat + 2 * windowSeconds) * 1000,
       "ERR_PROOF_REPLAYED",
       "This proof was already used",
     );
     if (challenge && opts.singleUseChallenge) {
       await consumeOnce(
         `challenge:${challenge.id}`,
-        challenge.expiresAtSeconds * 1000,
+        (challenge.expiresAtSeconds + windowSeconds) * 1000,
         "ERR_CHALLENGE_USED",
         "This challenge was already used",
       );
@@ -417,6 +469,8 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
     return requestUrl(opts.url);
   }
 
+  const advertised = [...algorithms];
+
   async function guarded(run: () => Promise<VerifiedProof>): Promise<VerifiedProof> {
     try {
       return await run();
@@ -431,12 +485,17 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
   }
 
   return {
+    algorithms: advertised,
+    publicOrigins: origins,
     createChallenge(context = {}) {
       return challenges.create(context, now());
     },
     verifyProof(proof, opts) {
       const url = checkOptions(opts);
-      return guarded(() => verify(proof, url, opts));
+      return guarded(() => {
+        checkTarget(opts.url, url);
+        return verify(proof, url, opts);
+      });
     },
     verifyRequest(request, opts = {}) {
       if (
@@ -450,6 +509,7 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
       }
       const url = requestUrl(request.url);
       return guarded(() => {
+        checkTarget(request.url, url);
         const proof = readProofHeader(request.headers);
         const authorization = headerValue(request.headers, "authorization");
         const accessToken =

@@ -8,6 +8,7 @@ import {
   type DevicePatch,
   type DeviceStore,
   type InsertDeviceResult,
+  isDeviceBindingError,
   type ReplayStore,
 } from "@devicebound/server";
 import pg from "pg";
@@ -89,7 +90,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       await ready;
       return await fn();
     } catch (cause) {
-      if (cause instanceof DeviceBindingError) throw cause;
+      if (isDeviceBindingError(cause)) throw cause;
       throw new DeviceBindingError("ERR_STORE_UNAVAILABLE", "PostgreSQL could not be used", {
         cause,
         details: { pgCode: (cause as { code?: string }).code ?? null },
@@ -131,7 +132,9 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         return { outcome: "existing", device: toDevice(existing.rows[0]) };
       }
       const { rows: all } = await client.query<Row>(
-        `SELECT * FROM ${devices} WHERE user_id = $1 ORDER BY last_seen_at_ms, created_at_ms, id`,
+        // Blocked devices neither count toward a limit nor are evicted (see DeviceLimit).
+        `SELECT * FROM ${devices} WHERE user_id = $1 AND status = 'active'
+         ORDER BY last_seen_at_ms, created_at_ms, id`,
         [device.userId],
       );
       const evicted: Device[] = [];
@@ -228,8 +231,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       });
     },
     consume(key, expiresAtMs) {
+      const nowMs = Date.now();
+      // A record that would already be expired cannot promise "once": refuse, never record it.
+      if (!(expiresAtMs > nowMs)) return Promise.resolve(false);
       return run(async () => {
-        const nowMs = Date.now();
         if (++consumes % SWEEP_EVERY === 0) {
           await pool.query(`DELETE FROM ${replay} WHERE expires_at_ms <= $1`, [nowMs]);
         }

@@ -5,10 +5,11 @@ import {
   type DevicePatch,
   type DeviceStore,
   type InsertDeviceResult,
+  isDeviceBindingError,
   type ReplayStore,
 } from "@devicebound/server";
 import { Redis } from "ioredis";
-import { BY_JKT, DELETE, INSERT, REPLACE } from "./scripts.js";
+import { BY_JKT, CONSUME, DELETE, INSERT, REPLACE } from "./scripts.js";
 
 export type RedisStoreOptions = (
   | { url: string; client?: undefined }
@@ -26,6 +27,7 @@ type Commands = Redis & {
   dbReplace(...args: (string | number)[]): Promise<number>;
   dbDelete(...args: (string | number)[]): Promise<number>;
   dbByJkt(...args: (string | number)[]): Promise<string | null>;
+  dbConsume(key: string, expiresAtMs: number): Promise<number>;
 };
 
 interface StoredDevice extends Omit<Device, "createdAt" | "lastSeenAt"> {
@@ -68,10 +70,16 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       lazyConnect: false,
     })) as Commands;
   if (owned) client.on("error", () => {}); // surfaced per command instead
-  const scripts = { dbInsert: INSERT, dbReplace: REPLACE, dbDelete: DELETE, dbByJkt: BY_JKT };
-  for (const [name, lua] of Object.entries(scripts)) {
+  const scripts = {
+    dbInsert: [INSERT, 4],
+    dbReplace: [REPLACE, 4],
+    dbDelete: [DELETE, 4],
+    dbByJkt: [BY_JKT, 2],
+    dbConsume: [CONSUME, 1],
+  } as const;
+  for (const [name, [lua, numberOfKeys]] of Object.entries(scripts)) {
     if (typeof (client as unknown as Record<string, unknown>)[name] !== "function") {
-      client.defineCommand(name, { numberOfKeys: name === "dbByJkt" ? 2 : 4, lua });
+      client.defineCommand(name, { numberOfKeys, lua });
     }
   }
   const prefix = options.keyPrefix ?? "devicebound:";
@@ -88,7 +96,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     try {
       return await fn();
     } catch (cause) {
-      if (cause instanceof DeviceBindingError) throw cause;
+      if (isDeviceBindingError(cause)) throw cause;
       throw new DeviceBindingError("ERR_STORE_UNAVAILABLE", "Redis could not be used", { cause });
     }
   }
@@ -172,10 +180,13 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       return run(async () => (await client.dbDelete(...keys(userId), deviceId)) === 1);
     },
     consume(key, expiresAtMs) {
-      return run(async () => {
-        const until = Math.max(Math.ceil(expiresAtMs), Date.now() + 1);
-        return (await client.set(`${prefix}replay:${key}`, "1", "PXAT", until, "NX")) === "OK";
-      });
+      // A record that would already be expired cannot promise "once": refuse, never record it.
+      // The script checks again against Redis's own clock, which decides when PXAT expires.
+      if (!(expiresAtMs > Date.now())) return Promise.resolve(false);
+      return run(
+        async () =>
+          (await client.dbConsume(`${prefix}replay:${key}`, Math.ceil(expiresAtMs))) === 1,
+      );
     },
     async close() {
       if (closed) return;

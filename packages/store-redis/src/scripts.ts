@@ -13,27 +13,34 @@ end
 local evicted = {}
 local max = tonumber(ARGV[6])
 if max > 0 then
-  local n = redis.call('HLEN', KEYS[1])
+  -- Only active devices count toward the limit and may be evicted; blocked ones stay blocked.
+  local all = redis.call('HGETALL', KEYS[1])
+  local rows = {}
+  for i = 1, #all, 2 do
+    local device = cjson.decode(all[i + 1])
+    if device.status == 'active' then
+      rows[#rows + 1] = {
+        id = all[i], json = all[i + 1], jkt = device.jkt,
+        seen = tonumber(redis.call('ZSCORE', KEYS[3], all[i])),
+        created = tonumber(redis.call('ZSCORE', KEYS[4], all[i])),
+      }
+    end
+  end
+  local n = #rows
   if n >= max then
     if ARGV[7] == 'reject' then return {'limit'} end
-    local seen = redis.call('ZRANGE', KEYS[3], 0, -1, 'WITHSCORES')
-    local rows = {}
-    for i = 1, #seen, 2 do
-      rows[#rows + 1] = { id = seen[i], seen = tonumber(seen[i + 1]), created = tonumber(redis.call('ZSCORE', KEYS[4], seen[i])) }
-    end
     table.sort(rows, function(a, b)
       if a.seen ~= b.seen then return a.seen < b.seen end
       if a.created ~= b.created then return a.created < b.created end
       return a.id < b.id
     end)
     for i = 1, n - max + 1 do
-      local id = rows[i].id
-      local json = redis.call('HGET', KEYS[1], id)
-      evicted[#evicted + 1] = json
-      redis.call('HDEL', KEYS[2], cjson.decode(json).jkt)
-      redis.call('HDEL', KEYS[1], id)
-      redis.call('ZREM', KEYS[3], id)
-      redis.call('ZREM', KEYS[4], id)
+      local row = rows[i]
+      evicted[#evicted + 1] = row.json
+      redis.call('HDEL', KEYS[2], row.jkt)
+      redis.call('HDEL', KEYS[1], row.id)
+      redis.call('ZREM', KEYS[3], row.id)
+      redis.call('ZREM', KEYS[4], row.id)
     end
   end
 end
@@ -71,4 +78,17 @@ export const BY_JKT = `
 local id = redis.call('HGET', KEYS[2], ARGV[1])
 if not id then return false end
 return redis.call('HGET', KEYS[1], id)
+`;
+
+/**
+ * Records a replay key until ARGV[1] (Unix ms) unless it is recorded already. Refuses, recording
+ * nothing, when that instant has passed on Redis's own clock (the clock PXAT expires by): a key
+ * written already expired would let the same proof through again.
+ */
+export const CONSUME = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if tonumber(ARGV[1]) <= now then return 0 end
+if redis.call('SET', KEYS[1], '1', 'NX', 'PXAT', ARGV[1]) then return 1 end
+return 0
 `;

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { lastJsonLine, spawnNodeScript } from "@devicebound/server/testing";
+import { createTestDevice, lastJsonLine, spawnNodeScript } from "@devicebound/server/testing";
 import {
   makeDeviceRecord,
   runStoreConformanceSuite,
@@ -121,4 +121,76 @@ describe("sqliteStore", () => {
     for (const row of rows) expect((row.metadata as { blob: string }).blob).toHaveLength(4000);
     await store.close();
   });
+
+  it("keeps every accepted proof's record and every block when the app is killed under load", async () => {
+    const filename = freshFile();
+    const SERVER = new URL("./test-server.mjs", import.meta.url);
+    const url = "https://app.example.com/api/items";
+    const start = async () => {
+      const s = spawnNodeScript(SERVER, [filename], "port ");
+      return {
+        proc: s.proc,
+        done: s.done,
+        base: `http://127.0.0.1:${/port (\d+)/.exec(await s.ready)?.[1]}`,
+      };
+    };
+    const device = await createTestDevice();
+    const stolen = await createTestDevice();
+    let server = await start();
+    const nonce = (
+      (await (await fetch(`${server.base}/challenge`)).json()) as { challenge: string }
+    ).challenge;
+    const send = (proof: string, path = "/api/items") =>
+      fetch(`${server.base}${path}`, { headers: { DPoP: proof } }).then(
+        async (r) => ({ status: r.status, code: ((await r.json()) as { error?: string }).error }),
+        () => ({ status: 0, code: "connection" }),
+      );
+    const blockedAnswer = await send(
+      await stolen.proof({ method: "GET", url: "https://app.example.com/api/block", nonce }),
+      "/api/block",
+    );
+    expect(blockedAnswer.status).toBe(200);
+
+    const accepted: string[] = [];
+    let running = true;
+    const client = async () => {
+      while (running) {
+        const proof = await device.proof({ method: "GET", url, nonce });
+        if ((await send(proof)).status === 200) accepted.push(proof);
+      }
+    };
+    const load = Promise.all([client(), client(), client(), client()]);
+    await new Promise((r) => setTimeout(r, 1500));
+    server.proc.kill("SIGKILL");
+    await server.done;
+    running = false;
+    await load;
+    expect(accepted.length).toBeGreaterThan(10);
+
+    const restartedAt = Date.now();
+    server = await start();
+    let recoveredAt = 0;
+    while (recoveredAt === 0) {
+      const r = await send(await device.proof({ method: "GET", url, nonce }));
+      if (r.status === 200) recoveredAt = Date.now();
+    }
+    const check = sqliteStore({ filename });
+    expect(check.database.pragma("integrity_check", { simple: true })).toBe("ok");
+    await check.close();
+    // Every proof that was answered 200 before the kill is still on record: none passes again.
+    const replays = await Promise.all(accepted.map((proof) => send(proof)));
+    expect(new Set(replays.map((r) => `${r.status} ${r.code}`))).toEqual(
+      new Set(["401 ERR_PROOF_REPLAYED"]),
+    );
+    const again = await send(await stolen.proof({ method: "GET", url, nonce }));
+    expect([again.status, again.code]).toEqual([403, "ERR_DEVICE_BLOCKED"]);
+    server.proc.kill("SIGTERM");
+    console.log(
+      `sqlite crash figures: ${JSON.stringify({
+        acceptedBeforeKill: accepted.length,
+        replaysRefusedAfterRestart: replays.length,
+        secondsToRecover: Number(((recoveredAt - restartedAt) / 1000).toFixed(2)),
+      })}`,
+    );
+  }, 60_000);
 });

@@ -7,6 +7,7 @@ import {
   type DevicePatch,
   type DeviceStore,
   type InsertDeviceResult,
+  isDeviceBindingError,
   type ReplayStore,
 } from "@devicebound/server";
 import Database from "better-sqlite3";
@@ -86,7 +87,7 @@ function guard<T>(fn: () => T): T {
   try {
     return fn();
   } catch (cause) {
-    if (cause instanceof DeviceBindingError) throw cause;
+    if (isDeviceBindingError(cause)) throw cause;
     const code = (cause as { code?: string }).code ?? "";
     const corrupt = code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB";
     throw new DeviceBindingError(
@@ -141,9 +142,13 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     list: db.prepare(
       "SELECT * FROM devicebound_devices WHERE user_id = ? ORDER BY created_at_ms, id",
     ),
-    count: db.prepare("SELECT count(*) AS n FROM devicebound_devices WHERE user_id = ?"),
+    // Blocked devices neither count toward a limit nor are evicted (see DeviceLimit).
+    countActive: db.prepare(
+      "SELECT count(*) AS n FROM devicebound_devices WHERE user_id = ? AND status = 'active'",
+    ),
     oldestSeen: db.prepare(
-      "SELECT * FROM devicebound_devices WHERE user_id = ? ORDER BY last_seen_at_ms, created_at_ms, id LIMIT ?",
+      `SELECT * FROM devicebound_devices WHERE user_id = ? AND status = 'active'
+       ORDER BY last_seen_at_ms, created_at_ms, id LIMIT ?`,
     ),
     insert: db.prepare(
       `INSERT INTO devicebound_devices (id, user_id, jkt, public_jwk, alg, status, display_name,
@@ -175,7 +180,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       if (existing) return { outcome: "existing", device: toDevice(existing) };
       const evicted: Device[] = [];
       if (limit) {
-        const { n } = q.count.get(device.userId) as { n: number };
+        const { n } = q.countActive.get(device.userId) as { n: number };
         if (n >= limit.maxDevices) {
           if (limit.onLimit === "reject") return { outcome: "limit" };
           for (const row of q.oldestSeen.all(device.userId, n - limit.maxDevices + 1) as Row[]) {
@@ -253,6 +258,8 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     async consume(key, expiresAtMs) {
       open();
       const nowMs = Date.now();
+      // A record that would already be expired cannot promise "once": refuse, never record it.
+      if (!(expiresAtMs > nowMs)) return false;
       return guard(() => {
         if (++consumes % SWEEP_EVERY === 0) q.sweep.run(nowMs);
         return q.consume.run(key, Math.ceil(expiresAtMs), nowMs).changes === 1;

@@ -28,3 +28,22 @@ describe("DeviceBindingError", () => {
     expect(new Set(ERROR_CODES).size).toBe(ERROR_CODES.length);
   });
 });
+
+describe("isDeviceBindingError across module copies", () => {
+  it("recognises an error made by another copy of the class", () => {
+    // What a second bundle (CommonJS beside ESM, or another entry point) would construct.
+    class DeviceBindingErrorCopy extends Error {
+      override readonly name = "DeviceBindingError";
+      readonly code = "ERR_DEVICE_MISMATCH";
+    }
+    const foreign = new DeviceBindingErrorCopy("Not signed in");
+    expect(foreign instanceof DeviceBindingError).toBe(false);
+    expect(isDeviceBindingError(foreign)).toBe(true);
+    expect(isDeviceBindingError(foreign, "ERR_DEVICE_MISMATCH")).toBe(true);
+  });
+
+  it("refuses look-alikes with an unknown code", () => {
+    const fake = Object.assign(new Error("x"), { name: "DeviceBindingError", code: "ERR_NOPE" });
+    expect(isDeviceBindingError(fake)).toBe(false);
+  });
+});

@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   "ERR_PROOF_HTM",
   "ERR_PROOF_HTU",
   "ERR_PROOF_IAT",
+  "ERR_PROOF_EXPIRED",
   "ERR_PROOF_JTI",
   "ERR_PROOF_ATH",
   "ERR_PROOF_REPLAYED",
@@ -71,15 +72,23 @@ export class DeviceBindingError extends Error {
   }
 }
 
-/** True for a `DeviceBindingError` (optionally with one of the given codes), across realms too. */
+const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
+
+/**
+ * True for a `DeviceBindingError` (optionally with one of the given codes). Recognised by name and
+ * a known code, never by `instanceof`: the ESM and CommonJS builds, and each bundled entry point,
+ * carry their own copy of the class, and an error from one copy must classify the same in another.
+ */
 export function isDeviceBindingError(
   value: unknown,
   ...codes: DeviceBindingErrorCode[]
 ): value is DeviceBindingError {
-  if (!(value instanceof Error) || value.name !== "DeviceBindingError") return false;
+  if (typeof value !== "object" || value === null) return false;
+  if ((value as { name?: unknown }).name !== "DeviceBindingError") return false;
   const code = (value as { code?: unknown }).code;
   return (
     typeof code === "string" &&
+    KNOWN_CODES.has(code) &&
     (codes.length === 0 || codes.includes(code as DeviceBindingErrorCode))
   );
 }

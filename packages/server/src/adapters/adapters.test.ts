@@ -132,7 +132,7 @@ async function fetchHarness(): Promise<Harness> {
   const origin = "https://app.example.com";
   const binding = makeBinding(origin);
   const sessions = new Map<string, DeviceSession>();
-  const glue = fetchDeviceBinding(binding);
+  const glue = fetchDeviceBinding(binding, { getIpAddress: () => "192.0.2.10" });
   async function handle(request: Request): Promise<Response> {
     if (new URL(request.url).pathname === "/api/challenge") return glue.challengeResponse(request);
     const result = await glue.requireDevice(request, (r) =>

@@ -1,33 +1,63 @@
 // @devicebound/server/express: Express middleware, also for Node's own http server
 // (anything with an IncomingMessage and a ServerResponse).
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { isDeviceBindingError } from "@devicebound/wire";
 import type { ChallengeContext } from "../challenge.js";
 import type { DeviceBinding } from "../device-binding.js";
 import { challengeHeaders } from "../http.js";
 import type { VerifyRequestOptions } from "../verify-proof.js";
 import {
   type AdapterOptions,
+  checkGuardOptions,
+  clientAddress,
   errorParts,
-  firstForwardedFor,
+  type GuardOptions,
   type GuardResult,
   guard,
   type PlainRequest,
+  requirePublicOrigin,
   type SessionLookup,
+  trustedHops,
   verifyPlain,
 } from "./guard.js";
 
-export type { AdapterOptions, DeviceSession, GuardResult, SessionLookup } from "./guard.js";
+export type {
+  AdapterOptions,
+  DeviceSession,
+  GuardOptions,
+  GuardResult,
+  GuardResultFor,
+  SessionLookup,
+  SessionStatus,
+} from "./guard.js";
 
 type NodeRequest = IncomingMessage & { originalUrl?: string; devicebound?: GuardResult };
 type Next = (error?: unknown) => void;
 
+/**
+ * Wraps an async route handler so that a rejection reaches Express's error handling (and so
+ * `errorHandler()`) on Express 4 too, where it would otherwise be an unhandled rejection that
+ * stops the process. Express 5 does this itself; wrapping there changes nothing.
+ */
+export function handle<R extends IncomingMessage, S extends ServerResponse>(
+  fn: (req: R, res: S, next: Next) => unknown,
+): (req: R, res: S, next: Next) => void {
+  return (req, res, next) => {
+    try {
+      Promise.resolve(fn(req, res, next)).catch(next);
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
 export function nodeDeviceBinding(binding: DeviceBinding, options: AdapterOptions = {}) {
+  requirePublicOrigin(binding, "nodeDeviceBinding");
+  const hops = trustedHops(options.trustProxy);
   function context(req: NodeRequest): ChallengeContext {
     const headers: IncomingHttpHeaders = req.headers;
     return {
-      ipAddress:
-        (options.trustProxy ? firstForwardedFor(headers["x-forwarded-for"]) : undefined) ??
-        req.socket?.remoteAddress,
+      ipAddress: clientAddress(req.socket?.remoteAddress, headers["x-forwarded-for"], hops),
       userAgent: headers["user-agent"],
     };
   }
@@ -64,24 +94,50 @@ export function nodeDeviceBinding(binding: DeviceBinding, options: AdapterOption
     },
     /** A handler for the challenge route: JSON `{ challenge, expiresAt }`, never cached. */
     challengeHandler() {
-      return async (req: NodeRequest, res: ServerResponse) => {
-        const challenge = await binding.createChallenge(context(req));
-        res.writeHead(200, {
-          "Content-Type": "application/json",
-          "Cache-Control": "no-store",
-          ...challengeHeaders(challenge),
-        });
-        res.end(JSON.stringify(challenge));
+      return async (req: NodeRequest, res: ServerResponse, next?: Next) => {
+        try {
+          const challenge = await binding.createChallenge(context(req));
+          res.writeHead(200, {
+            "Content-Type": "application/json",
+            "Cache-Control": "no-store",
+            ...challengeHeaders(challenge),
+          });
+          res.end(JSON.stringify(challenge));
+        } catch (error) {
+          if (next) next(error);
+          else await sendError(req, res, error);
+        }
+      };
+    },
+    handle,
+    /**
+     * Express error middleware (four arguments): answers a `DeviceBindingError` with its status,
+     * `WWW-Authenticate` and a fresh `DPoP-Nonce` (so the browser's one automatic retry fires)
+     * and passes anything else on. Install it after your routes: `app.use(glue.errorHandler())`.
+     */
+    errorHandler() {
+      return (error: unknown, req: NodeRequest, res: ServerResponse, next: Next) => {
+        if (!isDeviceBindingError(error) || res.headersSent) {
+          next(error);
+          return;
+        }
+        sendError(req, res, error).catch(next);
       };
     },
     /**
      * Middleware for API routes: the proof must come from the key bound to the session, still
-     * registered and not blocked. Sets `req.devicebound = { proof, device, session }`.
+     * registered and not blocked. Sets `req.devicebound = { sessionStatus, proof, device,
+     * session, newDeviceDetected }`. `options` bind sessions that have no device yet (SSO) and
+     * let legacy sessions through during a rollout.
      */
-    requireDevice<R extends NodeRequest = NodeRequest>(getSession: SessionLookup<R>) {
+    requireDevice<R extends NodeRequest = NodeRequest>(
+      getSession: SessionLookup<R>,
+      options?: GuardOptions<R>,
+    ) {
+      const checked = checkGuardOptions(options);
       return async (req: R, res: ServerResponse, next: Next) => {
         try {
-          req.devicebound = await guard(binding, plain(req), await getSession(req));
+          req.devicebound = await guard(binding, plain(req), await getSession(req), req, checked);
         } catch (error) {
           await sendError(req, res, error);
           return;

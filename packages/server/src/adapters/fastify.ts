@@ -5,23 +5,37 @@ import { challengeHeaders } from "../http.js";
 import type { VerifyRequestOptions } from "../verify-proof.js";
 import {
   type AdapterOptions,
+  checkGuardOptions,
+  clientAddress,
   errorParts,
-  firstForwardedFor,
+  type GuardOptions,
   type GuardResult,
   guard,
   type PlainRequest,
+  requirePublicOrigin,
   type SessionLookup,
+  trustedHops,
   verifyPlain,
 } from "./guard.js";
 
-export type { AdapterOptions, DeviceSession, GuardResult, SessionLookup } from "./guard.js";
+export type {
+  AdapterOptions,
+  DeviceSession,
+  GuardOptions,
+  GuardResult,
+  GuardResultFor,
+  SessionLookup,
+  SessionStatus,
+} from "./guard.js";
 
 /** The parts of a Fastify request and reply used here (structural, so Fastify stays optional). */
 export interface FastifyRequestLike {
   method: string;
   url: string;
   headers: Record<string, string | string[] | undefined>;
+  /** Fastify's client address, which honours Fastify's own `trustProxy` setting. */
   ip: string;
+  socket?: { remoteAddress?: string | undefined };
   devicebound?: GuardResult;
 }
 export interface FastifyReplyLike {
@@ -30,13 +44,21 @@ export interface FastifyReplyLike {
   send(body?: unknown): unknown;
 }
 
+/**
+ * Without `trustProxy`, the client address is Fastify's `request.ip`, so configure proxies once,
+ * in Fastify (`Fastify({ trustProxy })`). With `trustProxy` here, it is read the same way as in
+ * the other adapters, from the socket and `X-Forwarded-For`.
+ */
 export function fastifyDeviceBinding(binding: DeviceBinding, options: AdapterOptions = {}) {
+  requirePublicOrigin(binding, "fastifyDeviceBinding");
+  const hops = options.trustProxy === undefined ? null : trustedHops(options.trustProxy);
   function context(request: FastifyRequestLike): ChallengeContext {
     const ua = request.headers["user-agent"];
     return {
       ipAddress:
-        (options.trustProxy ? firstForwardedFor(request.headers["x-forwarded-for"]) : undefined) ??
-        request.ip,
+        hops === null
+          ? request.ip
+          : clientAddress(request.socket?.remoteAddress, request.headers["x-forwarded-for"], hops),
       userAgent: Array.isArray(ua) ? ua[0] : ua,
     };
   }
@@ -68,11 +90,24 @@ export function fastifyDeviceBinding(binding: DeviceBinding, options: AdapterOpt
           .send(challenge);
       };
     },
-    /** A preHandler hook; sets `request.devicebound = { proof, device, session }`. */
-    requireDevice(getSession: SessionLookup<FastifyRequestLike>) {
+    /**
+     * A preHandler hook; sets `request.devicebound = { sessionStatus, proof, device, session,
+     * newDeviceDetected }`. `options` as for the Express adapter.
+     */
+    requireDevice(
+      getSession: SessionLookup<FastifyRequestLike>,
+      options?: GuardOptions<FastifyRequestLike>,
+    ) {
+      const checked = checkGuardOptions(options);
       return async (request: FastifyRequestLike, reply: FastifyReplyLike) => {
         try {
-          request.devicebound = await guard(binding, plain(request), await getSession(request));
+          request.devicebound = await guard(
+            binding,
+            plain(request),
+            await getSession(request),
+            request,
+            checked,
+          );
         } catch (error) {
           return sendError(request, reply, error);
         }

@@ -6,29 +6,53 @@ import { challengeHeaders, withChallenge } from "../http.js";
 import type { VerifyRequestOptions } from "../verify-proof.js";
 import {
   type AdapterOptions,
-  firstForwardedFor,
-  type GuardResult,
+  checkGuardOptions,
+  clientAddress,
+  type GuardOptions,
+  type GuardResultFor,
   guard,
   type PlainRequest,
   type SessionLookup,
+  trustedHops,
   verifyPlain,
 } from "./guard.js";
 
-export type { AdapterOptions, DeviceSession, GuardResult, SessionLookup } from "./guard.js";
+export type {
+  AdapterOptions,
+  DeviceSession,
+  GuardOptions,
+  GuardResult,
+  GuardResultFor,
+  SessionLookup,
+  SessionStatus,
+} from "./guard.js";
 
 export interface FetchAdapterOptions extends AdapterOptions {
-  /** The client IP, which a Request does not carry (e.g. from Hono's `c.env` or a platform header). */
-  getIpAddress?: (request: Request) => string | undefined;
+  /**
+   * The client IP, which a Fetch `Request` does not carry (e.g. from Hono's `getConnInfo` or a
+   * platform header). `false` says, on purpose, that challenges are not bound to an IP address.
+   * One of `getIpAddress` and `trustProxy` is required.
+   */
+  getIpAddress?: ((request: Request) => string | undefined) | false;
 }
 
 export function fetchDeviceBinding(binding: DeviceBinding, options: FetchAdapterOptions = {}) {
+  const { getIpAddress } = options;
+  const hops = trustedHops(options.trustProxy);
+  // Silently issuing challenges without IP binding would weaken them unseen: make it a choice.
+  if (getIpAddress === undefined && hops === 0) {
+    throw new TypeError(
+      "fetchDeviceBinding cannot see the client's IP address: pass getIpAddress, " +
+        "trustProxy (behind proxies you run), or getIpAddress: false to bind challenges to no IP",
+    );
+  }
+  if (getIpAddress !== undefined && getIpAddress !== false && typeof getIpAddress !== "function") {
+    throw new TypeError("getIpAddress must be a function or false");
+  }
   function context(request: Request): ChallengeContext {
+    const peer = getIpAddress ? getIpAddress(request) : undefined;
     return {
-      ipAddress:
-        options.getIpAddress?.(request) ??
-        (options.trustProxy
-          ? firstForwardedFor(request.headers.get("x-forwarded-for"))
-          : undefined),
+      ipAddress: clientAddress(peer, request.headers.get("x-forwarded-for"), hops),
       userAgent: request.headers.get("user-agent") ?? undefined,
     };
   }
@@ -62,15 +86,20 @@ export function fetchDeviceBinding(binding: DeviceBinding, options: FetchAdapter
       });
     },
     /**
-     * The API guard: resolves `{ ok: true, proof, device, session }`, or `{ ok: false, response }`
-     * with the answer to send.
+     * The API guard: resolves `{ ok: true, sessionStatus, proof, device, session,
+     * newDeviceDetected }`, or `{ ok: false, response }` with the answer to send. `options` as
+     * for the Express adapter.
      */
-    async requireDevice(
+    async requireDevice<O extends GuardOptions<Request> = Record<never, never>>(
       request: Request,
       getSession: SessionLookup<Request>,
-    ): Promise<({ ok: true } & GuardResult) | { ok: false; response: Response }> {
+      options?: O,
+    ): Promise<({ ok: true } & GuardResultFor<O>) | { ok: false; response: Response }> {
+      const checked = checkGuardOptions(options);
       try {
-        return { ok: true, ...(await guard(binding, plain(request), await getSession(request))) };
+        const session = await getSession(request);
+        const result = await guard(binding, plain(request), session, request, checked);
+        return { ok: true, ...(result as GuardResultFor<O>) };
       } catch (error) {
         return { ok: false, response: await binding.errorResponse(error, context(request)) };
       }

@@ -10,19 +10,78 @@ import type { HeadersLike, VerifyRequestOptions } from "../verify-proof.js";
 /** What the app stored in its session at sign-in. */
 export interface DeviceSession {
   userId: string;
-  /** The thumbprint of the key that signed in (`verifiedProof.jkt`). */
-  jkt: string;
+  /**
+   * The thumbprint of the key the session is bound to (`verifiedProof.jkt`). Absent or `null`
+   * for a session that has no device yet: one started by an SSO or OAuth redirect, or one from
+   * before the app adopted devicebound (see `GuardOptions`).
+   */
+  jkt?: string | null | undefined;
+  /** When the session was created (Unix ms), for `rollout.createdBefore`. */
+  createdAtMs?: number | undefined;
 }
 
 export type SessionLookup<Req> = (
   request: Req,
 ) => DeviceSession | null | undefined | Promise<DeviceSession | null | undefined>;
 
-export interface GuardResult {
+/**
+ * How the guard treats a session with no device yet. Without options it is refused
+ * (`ERR_DEVICE_MISMATCH`, `details.reason` `"unbound-session"`).
+ */
+export interface GuardOptions<Req> {
+  /**
+   * Bind on first use: an unbound session is bound to the key of its first request on this route
+   * that carries a valid proof (see `DeviceBinding.bindSession`). Write `jkt` into the session
+   * only if it is still unbound, atomically (`UPDATE ... WHERE jkt IS NULL`, a Redis script), and
+   * return the thumbprint the session is bound to afterwards.
+   */
+  bindSession?: (
+    request: Req,
+    jkt: string,
+  ) => string | null | undefined | Promise<string | null | undefined>;
+  /**
+   * Gradual rollout: an unbound session that is legacy (created before `createdBefore`, or
+   * marked by `isLegacy`) passes without a proof until `endsAt`, and is bound by `bindSession` on
+   * its first request that carries one. Sessions created later are held to the full rule.
+   */
+  rollout?: {
+    /** Sessions whose `createdAtMs` is before this moment are legacy. */
+    createdBefore?: Date | number;
+    /** The app's own mark of a legacy session. */
+    isLegacy?: (session: DeviceSession, request: Req) => boolean;
+    /** After this moment no session passes unbound. */
+    endsAt?: Date | number;
+  };
+  /** Current time in ms (a seam for tests). Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Whether the session was bound before this request, bound by it, or passed unbound (rollout). */
+export type SessionStatus = "bound" | "bound-now" | "unbound";
+
+/** A request that carried a valid proof from the session's device. */
+export interface BoundGuardResult {
+  sessionStatus: "bound" | "bound-now";
   proof: VerifiedProof;
   device: Device;
   session: DeviceSession;
+  /** True when this request bound the session to a device the user never used before. */
+  newDeviceDetected: boolean;
 }
+
+/** A legacy session the rollout let through without a proof. */
+export interface UnboundGuardResult {
+  sessionStatus: "unbound";
+  proof: null;
+  device: null;
+  session: DeviceSession;
+  newDeviceDetected: false;
+}
+
+export type GuardResult = BoundGuardResult | UnboundGuardResult;
+
+/** What a guard with these options can resolve: only a rollout lets a session through unbound. */
+export type GuardResultFor<O> = O extends { rollout: object } ? GuardResult : BoundGuardResult;
 
 /** A request reduced to what verification needs. */
 export interface PlainRequest {
@@ -34,17 +93,49 @@ export interface PlainRequest {
 
 export interface AdapterOptions {
   /**
-   * Take the client IP from the first `X-Forwarded-For` entry. Only behind a proxy you run, which
-   * overwrites that header; otherwise clients could choose their own IP.
+   * How many proxies you run in front of the app (`true` means one). The client IP is then read
+   * that many entries from the **right** of `X-Forwarded-For`, where each of your proxies appends
+   * the address it received the request from; entries further left were written by the client and
+   * are never trusted. Default: no proxy, the socket's peer address.
    */
-  trustProxy?: boolean;
+  trustProxy?: boolean | number;
 }
 
-export function firstForwardedFor(
-  value: string | readonly string[] | null | undefined,
+/** The number of trusted proxy hops `trustProxy` stands for (a TypeError for anything else). */
+export function trustedHops(trustProxy: boolean | number | undefined): number {
+  if (trustProxy === undefined || trustProxy === false) return 0;
+  if (trustProxy === true) return 1;
+  if (!Number.isInteger(trustProxy) || trustProxy < 0) {
+    throw new TypeError("trustProxy must be a boolean or a whole number of proxy hops");
+  }
+  return trustProxy;
+}
+
+/**
+ * The client address behind `hops` trusted proxies: walking from the peer that connected to us
+ * back through `X-Forwarded-For` from its right end, one entry per trusted proxy. With fewer
+ * entries than hops, the farthest address there is (as Express's `trust proxy` does).
+ */
+export function clientAddress(
+  peer: string | undefined,
+  forwardedFor: string | readonly string[] | null | undefined,
+  hops: number,
 ): string | undefined {
-  const raw = Array.isArray(value) ? value[0] : value;
-  return typeof raw === "string" ? raw.split(",")[0]?.trim() || undefined : undefined;
+  if (hops === 0) return peer;
+  const raw = typeof forwardedFor === "string" ? forwardedFor : forwardedFor?.join(",");
+  const entries = raw ? raw.split(",").map((entry) => entry.trim()) : [];
+  const chain = [peer, ...entries.filter(Boolean).reverse()];
+  return chain[Math.min(hops, chain.length - 1)];
+}
+
+/** Adapters that receive paths, not absolute URLs, need the origin users reach the app at. */
+export function requirePublicOrigin(binding: DeviceBinding, adapter: string): void {
+  if (binding.publicOrigins.length === 0) {
+    throw new TypeError(
+      `${adapter} sees only the request path: give createDeviceBinding a publicOrigin ` +
+        '(e.g. "https://app.example.com") so the proof\'s htu can be checked',
+    );
+  }
 }
 
 export function verifyPlain(
@@ -60,19 +151,99 @@ export function verifyPlain(
   });
 }
 
-/** Verifies the proof and checks it against the session: the API guard of every adapter. */
-export async function guard(
+/** Checks `GuardOptions` once, when a route is set up, so misuse fails at start-up. */
+export function checkGuardOptions<Req>(options: GuardOptions<Req> = {}): GuardOptions<Req> {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError("guard options must be an object");
+  if (options.bindSession !== undefined && typeof options.bindSession !== "function")
+    throw new TypeError("bindSession must be a function");
+  if (options.rollout !== undefined) {
+    if (!options.bindSession)
+      throw new TypeError(
+        "rollout needs bindSession: legacy sessions are bound on their first proof",
+      );
+    const { createdBefore, isLegacy } = options.rollout;
+    if (createdBefore === undefined && isLegacy === undefined)
+      throw new TypeError("rollout needs createdBefore or isLegacy");
+  }
+  return options;
+}
+
+const ms = (at: Date | number | undefined) => (at instanceof Date ? at.getTime() : at);
+
+function rolloutAllows<Req>(options: GuardOptions<Req>, session: DeviceSession, request: Req) {
+  const { rollout } = options;
+  if (!rollout) return false;
+  const now = (options.now ?? Date.now)();
+  const endsAt = ms(rollout.endsAt);
+  if (endsAt !== undefined && now >= endsAt) return false;
+  const before = ms(rollout.createdBefore);
+  return (
+    (before !== undefined &&
+      typeof session.createdAtMs === "number" &&
+      session.createdAtMs < before) ||
+    rollout.isLegacy?.(session, request) === true
+  );
+}
+
+function hasProof(headers: HeadersLike): boolean {
+  if (typeof (headers as Headers).get === "function") return (headers as Headers).has("dpop");
+  for (const key in headers) if (key.length === 4 && key.toLowerCase() === "dpop") return true;
+  return false;
+}
+
+/**
+ * The API guard of every adapter: verifies the proof and checks it against the session; binds an
+ * unbound session on first use, or lets it through during a rollout, as `options` allow.
+ */
+export async function guard<Req>(
   binding: DeviceBinding,
   request: PlainRequest,
   session: DeviceSession | null | undefined,
+  original: Req,
+  options: GuardOptions<Req> = {},
 ): Promise<GuardResult> {
   if (!session)
     throw new DeviceBindingError("ERR_DEVICE_MISMATCH", "Not signed in", {
       details: { reason: "no-session" },
     });
-  const proof = await verifyPlain(binding, request);
-  const device = await binding.requireDevice(session.userId, proof, session.jkt);
-  return { proof, device, session };
+  if (session.jkt) {
+    const proof = await verifyPlain(binding, request);
+    const device = await binding.requireDevice(session.userId, proof, session.jkt);
+    return { sessionStatus: "bound", proof, device, session, newDeviceDetected: false };
+  }
+  const { bindSession } = options;
+  if (bindSession && hasProof(request.headers)) {
+    // A proof that fails is refused, never ignored, even where the rollout would let the session
+    // through without one: the browser retries it (a stale challenge) and binds on the retry.
+    const proof = await verifyPlain(binding, request);
+    const { device, newDeviceDetected } = await binding.bindSession(session.userId, proof, (jkt) =>
+      bindSession(original, jkt),
+    );
+    return {
+      sessionStatus: "bound-now",
+      proof,
+      device,
+      session: { ...session, jkt: proof.jkt },
+      newDeviceDetected,
+    };
+  }
+  if (rolloutAllows(options, session, original)) {
+    binding.reportUnboundSession(session.userId);
+    return {
+      sessionStatus: "unbound",
+      proof: null,
+      device: null,
+      session,
+      newDeviceDetected: false,
+    };
+  }
+  if (bindSession) {
+    throw new DeviceBindingError("ERR_PROOF_MISSING", "No DPoP proof to bind this session with");
+  }
+  throw new DeviceBindingError("ERR_DEVICE_MISMATCH", "This session is not bound to a device", {
+    details: { reason: "unbound-session" },
+  });
 }
 
 /** The status, headers and JSON body to answer `error` with (a fresh challenge when useful). */

@@ -204,6 +204,75 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
         expect(await store.listDevices("user-1")).toEqual([d]);
       });
 
+      it("never evicts a blocked device for the limit, and does not count it", async () => {
+        const store = await devices();
+        const evict = { maxDevices: 1, onLimit: "evict-least-recently-seen" } as const;
+        const t = 1767225600000;
+        // Blocked long ago and never seen since: the first candidate if status were ignored.
+        const blocked = makeDeviceRecord({
+          status: "blocked",
+          createdAt: new Date(t),
+          lastSeenAt: new Date(t),
+        });
+        expect((await store.insertDevice(blocked, evict)).outcome).toBe("created");
+        const a = makeDeviceRecord({ createdAt: new Date(t + 1), lastSeenAt: new Date(t + 5000) });
+        expect(await store.insertDevice(a, evict)).toEqual({
+          outcome: "created",
+          device: a,
+          evicted: [],
+        });
+        const b = makeDeviceRecord({ createdAt: new Date(t + 2), lastSeenAt: new Date(t + 6000) });
+        expect(await store.insertDevice(b, evict)).toEqual({
+          outcome: "created",
+          device: b,
+          evicted: [a],
+        });
+        // A device blocked after it was stored is protected the same way.
+        expect((await store.updateDevice(b.userId, b.id, { status: "blocked" }))?.status).toBe(
+          "blocked",
+        );
+        const c = makeDeviceRecord({ createdAt: new Date(t + 3), lastSeenAt: new Date(t + 7000) });
+        expect(await store.insertDevice(c, evict)).toEqual({
+          outcome: "created",
+          device: c,
+          evicted: [],
+        });
+        expect(await store.getDeviceByJkt(blocked.userId, blocked.jkt)).toEqual(blocked);
+        expect((await store.listDevices("user-1")).map((d) => [d.id, d.status])).toEqual([
+          [blocked.id, "blocked"],
+          [b.id, "blocked"],
+          [c.id, "active"],
+        ]);
+        // The blocked key can never come back as a new device.
+        expect(
+          (await store.insertDevice(makeDeviceRecord({ jkt: blocked.jkt }), evict)).outcome,
+        ).toBe("existing");
+      });
+
+      it("counts only active devices toward a rejecting limit", async () => {
+        const store = await devices();
+        const reject = { maxDevices: 1, onLimit: "reject" } as const;
+        const blocked = makeDeviceRecord({ status: "blocked" });
+        await store.insertDevice(blocked, reject);
+        const active = makeDeviceRecord();
+        expect((await store.insertDevice(active, reject)).outcome).toBe("created");
+        expect(await store.insertDevice(makeDeviceRecord(), reject)).toEqual({ outcome: "limit" });
+        await store.updateDevice(active.userId, active.id, { status: "blocked" });
+        expect((await store.insertDevice(makeDeviceRecord(), reject)).outcome).toBe("created");
+        expect(await store.listDevices("user-1")).toHaveLength(3);
+      });
+
+      it("stores, reads and deletes metadata nested 32 levels deep (the registry's limit)", async () => {
+        const store = await devices();
+        let metadata: Record<string, unknown> = { leaf: "🔐" };
+        for (let i = 1; i < 32; i++) metadata = { v: metadata };
+        const device = makeDeviceRecord({ metadata });
+        await store.insertDevice(device);
+        expect((await store.getDevice(device.userId, device.id))?.metadata).toEqual(metadata);
+        expect(await store.deleteDevice(device.userId, device.id)).toBe(true);
+        expect(await store.getDevice(device.userId, device.id)).toBeNull();
+      });
+
       it("lets exactly one of 20 concurrent inserts of one key create it", async () => {
         const store = await devices();
         const template = makeDeviceRecord();
@@ -262,7 +331,10 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
 
     describe.runIf(options.replay !== false)("ReplayStore", () => {
       async function replay(): Promise<ReplayStore> {
-        return (await fresh()) as unknown as ReplayStore;
+        const store = (await fresh()) as unknown as ReplayStore;
+        // Connect and migrate first, so the timing tests below time the store, not its start-up.
+        await store.consume(`warm-up:${Math.random()}`, Date.now() + 60_000);
+        return store;
       }
 
       it("consumes a key once until it expires", async () => {
@@ -280,6 +352,38 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
         await sleep(400);
         expect(await store.consume("short", Date.now() + 60_000)).toBe(true);
         expect(await store.consume("short", Date.now() + 60_000)).toBe(false);
+      });
+
+      it("holds a key until its expiry instant, never frees it earlier, and frees it promptly", async () => {
+        const store = await replay();
+        const expiresAtMs = Date.now() + 250;
+        expect(await store.consume("edge", expiresAtMs)).toBe(true);
+        let freedAt = 0;
+        while (freedAt === 0) {
+          const fresh = await store.consume("edge", expiresAtMs + 60_000);
+          const after = Date.now();
+          // Whatever clock the store reads, it read it before this call returned.
+          if (fresh) freedAt = after;
+          else expect(after, "still held well after its expiry").toBeLessThan(expiresAtMs + 100);
+        }
+        expect(freedAt).toBeGreaterThanOrEqual(expiresAtMs);
+        expect(await store.consume("edge", expiresAtMs + 60_000)).toBe(false);
+      });
+
+      it("records nothing for an expiry at or before now, however often it is asked", async () => {
+        const store = await replay();
+        for (let i = 0; i < 5; i++) {
+          expect(await store.consume("born-expired", Date.now() - 1)).toBe(false);
+          expect(await store.consume("born-expired", Date.now() - 60_000)).toBe(false);
+        }
+        // Nothing was written: the key is still free for a real record.
+        expect(await store.consume("born-expired", Date.now() + 60_000)).toBe(true);
+        // And an expired record is never rewritten with its own past expiry.
+        const shortLived = Date.now() + 100;
+        expect(await store.consume("rewritten", shortLived)).toBe(true);
+        await sleep(250);
+        for (let i = 0; i < 5; i++)
+          expect(await store.consume("rewritten", shortLived)).toBe(false);
       });
 
       it("lets exactly one of 20 concurrent consumes of one key win", async () => {
