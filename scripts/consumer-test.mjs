@@ -319,6 +319,7 @@ writeFileSync(
   reportFile,
   JSON.stringify(
     {
+      numTotalTests: results.length,
       numPassedTests: count("passed"),
       numFailedTests: count("failed"),
       numPendingTests: count("skipped"),

@@ -1,15 +1,23 @@
 // Runs the library suites (every package's Node vitest project) on each supported Node major that
 // is not the one running `npm test` (its run is the main vitest run). Official Node binaries come
-// from the npm registry (node-<platform>-<arch> packages), into a cache outside the repo, with
-// better-sqlite3's native addon built once per Node version there.
+// from the npm registry (node-<platform>-<arch> packages), into a cache outside the repo, with a
+// better-sqlite3 that works on that Node installed there once (see installBetterSqlite3).
 //
 //   node scripts/node-matrix.mjs            writes .reports/vitest-node<major>.json and
 //                                           .reports/runs/node-<major>.json (what ran, for the README)
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 // The packages' Node suites; browser engines and the examples' e2e suites run once, in the main run.
 const PROJECTS = ["wire", "server", "browser", "store-sqlite", "store-postgres", "store-redis"];
@@ -66,27 +74,34 @@ function fetchNode(major) {
   return { version, dir };
 }
 
-/** better-sqlite3, the workspace's version, built with npm for this Node (headers from its package). */
-async function buildBetterSqlite3(node) {
-  const require = createRequire(join(root, "packages/store-sqlite/package.json"));
-  const { version } = require("better-sqlite3/package.json");
+const workspaceSqlite = realpathSync(
+  dirname(
+    createRequire(join(root, "packages/store-sqlite/package.json")).resolve(
+      "better-sqlite3/package.json",
+    ),
+  ),
+);
+
+/**
+ * better-sqlite3 for this Node, installed with npm in the cache: on Node 22+ the newest release
+ * (13, with Node-API prebuilds; 12 aborts on Node 24.19+), on Node 20 the workspace's version
+ * built from source for its ABI (13 needs Node 22). Resolves with the package directory.
+ */
+async function installBetterSqlite3(node) {
+  const version =
+    Number(node.major) >= 22
+      ? newestVersion("better-sqlite3@13")
+      : JSON.parse(readFileSync(join(workspaceSqlite, "package.json"), "utf8")).version;
   const dir = join(cache, `better-sqlite3-${version}-node-${node.version}`);
-  const addon = join(dir, "node_modules/better-sqlite3/build/Release/better_sqlite3.node");
-  if (!existsSync(addon)) {
-    log(`building better-sqlite3@${version} for Node ${node.version} (once; cached in ${cache})`);
+  const pkg = join(dir, "node_modules/better-sqlite3");
+  if (!existsSync(join(dir, "done"))) {
+    log(`installing better-sqlite3@${version} for Node ${node.version} (once; cached in ${cache})`);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "package.json"), '{ "private": true }\n');
     const npm = spawn(
       "npm",
-      [
-        "install",
-        "--no-audit",
-        "--no-fund",
-        "--loglevel=error",
-        "--build-from-source",
-        `better-sqlite3@${version}`,
-      ],
+      ["install", "--no-audit", "--no-fund", "--loglevel=error", `better-sqlite3@${version}`],
       {
         cwd: dir,
         stdio: ["ignore", "ignore", "inherit"],
@@ -97,11 +112,12 @@ async function buildBetterSqlite3(node) {
         },
       },
     );
-    await new Promise((resolve) => npm.on("exit", resolve));
-    if (!existsSync(addon))
-      throw new Error(`better-sqlite3 did not build for Node ${node.version}`);
+    const code = await new Promise((resolve) => npm.on("exit", resolve));
+    if (code !== 0)
+      throw new Error(`better-sqlite3@${version} did not install for Node ${node.version}`);
+    writeFileSync(join(dir, "done"), "");
   }
-  return addon;
+  return { version, dir: pkg };
 }
 
 const systemMajor = Number(process.versions.node.split(".")[0]);
@@ -110,7 +126,12 @@ mkdirSync(join(root, ".reports/runs"), { recursive: true });
 if (SUPPORTED_NODE_MAJORS.includes(systemMajor)) {
   writeFileSync(
     join(root, `.reports/runs/node-${systemMajor}.json`),
-    `${JSON.stringify({ node: process.versions.node, report: "vitest.json", source: "system" })}\n`,
+    `${JSON.stringify({
+      node: process.versions.node,
+      report: "vitest.json",
+      betterSqlite3: JSON.parse(readFileSync(join(workspaceSqlite, "package.json"), "utf8"))
+        .version,
+    })}\n`,
   );
 }
 let failed = false;
@@ -118,13 +139,13 @@ const nodes = SUPPORTED_NODE_MAJORS.filter((m) => m !== systemMajor).map((major)
   major,
   ...fetchNode(major),
 }));
-// Built side by side: each build is mostly one single-threaded compile of sqlite3.c.
-const addons = await Promise.all(nodes.map(buildBetterSqlite3));
+// Side by side: a build from source is mostly one single-threaded compile of sqlite3.c.
+const drivers = await Promise.all(nodes.map(installBetterSqlite3));
 for (const [i, node] of nodes.entries()) {
   const { major } = node;
-  const addon = addons[i];
+  const sqlite = drivers[i];
   const report = `vitest-node${major}.json`;
-  log(`Node ${node.version}: ${PROJECTS.join(", ")}`);
+  log(`Node ${node.version} (better-sqlite3 ${sqlite.version}): ${PROJECTS.join(", ")}`);
   try {
     execFileSync(
       join(node.dir, "bin/node"),
@@ -142,8 +163,9 @@ for (const [i, node] of nodes.entries()) {
         env: {
           ...process.env,
           PATH: `${join(node.dir, "bin")}:${process.env.PATH}`,
-          NODE_OPTIONS: `--require ${join(root, "scripts/node-matrix/addon-redirect.cjs")}`,
-          DEVICEBOUND_BETTER_SQLITE3_ADDON: addon,
+          NODE_OPTIONS: `--require ${join(root, "scripts/node-matrix/better-sqlite3-redirect.cjs")}`,
+          DEVICEBOUND_BETTER_SQLITE3_FROM: workspaceSqlite,
+          DEVICEBOUND_BETTER_SQLITE3_TO: sqlite.dir,
         },
       },
     );
@@ -152,7 +174,7 @@ for (const [i, node] of nodes.entries()) {
   }
   writeFileSync(
     join(root, `.reports/runs/node-${major}.json`),
-    `${JSON.stringify({ node: node.version, report, source: "npm registry" })}\n`,
+    `${JSON.stringify({ node: node.version, report, betterSqlite3: sqlite.version })}\n`,
   );
 }
 const ran = SUPPORTED_NODE_MAJORS.map((m) => {
