@@ -23,12 +23,14 @@ import {
 
 export type {
   AdapterOptions,
+  BoundGuardResult,
   DeviceSession,
   GuardOptions,
   GuardResult,
   GuardResultFor,
   SessionLookup,
   SessionStatus,
+  UnboundGuardResult,
 } from "./guard.js";
 
 type NodeRequest = IncomingMessage & { originalUrl?: string; devicebound?: GuardResult };

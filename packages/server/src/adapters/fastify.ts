@@ -20,12 +20,14 @@ import {
 
 export type {
   AdapterOptions,
+  BoundGuardResult,
   DeviceSession,
   GuardOptions,
   GuardResult,
   GuardResultFor,
   SessionLookup,
   SessionStatus,
+  UnboundGuardResult,
 } from "./guard.js";
 
 /** The parts of a Fastify request and reply used here (structural, so Fastify stays optional). */

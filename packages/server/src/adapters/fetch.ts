@@ -19,12 +19,14 @@ import {
 
 export type {
   AdapterOptions,
+  BoundGuardResult,
   DeviceSession,
   GuardOptions,
   GuardResult,
   GuardResultFor,
   SessionLookup,
   SessionStatus,
+  UnboundGuardResult,
 } from "./guard.js";
 
 export interface FetchAdapterOptions extends AdapterOptions {
