@@ -1,8 +1,8 @@
+import { raceNodeScripts } from "@devicebound/server/testing";
 import {
   makeDeviceRecord,
-  raceNodeScripts,
   runStoreConformanceSuite,
-} from "@devicebound/server/testing";
+} from "@devicebound/server/testing/conformance";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { migrate } from "./migrate.js";

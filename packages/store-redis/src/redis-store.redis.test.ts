@@ -1,11 +1,9 @@
 import type { ChildProcess } from "node:child_process";
+import { createTestDevice, raceNodeScripts, spawnNodeScript } from "@devicebound/server/testing";
 import {
-  createTestDevice,
   makeDeviceRecord,
-  raceNodeScripts,
   runStoreConformanceSuite,
-  spawnNodeScript,
-} from "@devicebound/server/testing";
+} from "@devicebound/server/testing/conformance";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { redisStore } from "./redis-store.js";

@@ -1,13 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createTestDevice, lastJsonLine, spawnNodeScript } from "@devicebound/server/testing";
 import {
-  createTestDevice,
-  lastJsonLine,
   makeDeviceRecord,
   runStoreConformanceSuite,
-  spawnNodeScript,
-} from "@devicebound/server/testing";
+} from "@devicebound/server/testing/conformance";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { sqliteStore } from "./sqlite-store.js";

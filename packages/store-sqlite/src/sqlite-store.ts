@@ -98,6 +98,26 @@ function guard<T>(fn: () => T): T {
   }
 }
 
+// better-sqlite3 loads its native addon on the first `new Database()`. pnpm 10 skips dependency
+// build scripts unless approved, and an addon built for another Node fails to load: both surface
+// as a message about bindings, so name the fix instead of a generic store failure.
+const ADDON_MISSING = /bindings file|NODE_MODULE_VERSION|better_sqlite3\.node/;
+
+function openDatabase(filename: string): Database.Database {
+  try {
+    return new Database(filename);
+  } catch (cause) {
+    if (!(cause instanceof Error) || !ADDON_MISSING.test(cause.message)) throw cause;
+    throw new DeviceBindingError(
+      "ERR_STORE_UNAVAILABLE",
+      "better-sqlite3's native addon is not built for this Node.js. With pnpm 10, approve its build " +
+        "(`pnpm approve-builds`, or list better-sqlite3 in `onlyBuiltDependencies`) and run " +
+        "`pnpm rebuild better-sqlite3`; with npm, run `npm rebuild better-sqlite3`.",
+      { cause, details: { reason: "native-addon-missing" } },
+    );
+  }
+}
+
 export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   if (
     typeof options !== "object" ||
@@ -107,7 +127,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     throw new TypeError("sqliteStore needs { filename } or { database }");
   }
   const owned = !options.database;
-  const db = guard(() => options.database ?? new Database(options.filename as string));
+  const db = guard(() => options.database ?? openDatabase(options.filename as string));
   let closed = false;
   guard(() => {
     db.pragma("journal_mode = WAL");

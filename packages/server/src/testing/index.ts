@@ -1,5 +1,6 @@
-// @devicebound/server/testing: the storage conformance suite every adapter runs, and a
-// software device that signs proofs, for testing routes without a browser.
+// @devicebound/server/testing: a software device that signs proofs, for testing routes without a
+// browser, and the store benchmark. Needs no test runner: the vitest conformance suite is
+// @devicebound/server/testing/conformance.
 
 export {
   benchmarkStore,
@@ -9,9 +10,4 @@ export {
   type StoreBenchmarkRow,
 } from "./benchmark.js";
 export { lastJsonLine, type NodeChild, raceNodeScripts, spawnNodeScript } from "./child-process.js";
-export {
-  type ConformanceOptions,
-  makeDeviceRecord,
-  runStoreConformanceSuite,
-} from "./conformance.js";
 export { createTestDevice, type TestDevice, type TestProofInput } from "./test-device.js";
