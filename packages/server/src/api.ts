@@ -1,5 +1,8 @@
 // Everything both entry points export, except createDeviceBinding (bound to their crypto).
 export {
+  ACTION_JWT_TYP,
+  ACTION_MAX_LIFETIME_SECONDS,
+  type ActionClaims,
   type ChallengeJSON,
   DeviceBindingError,
   type DeviceBindingErrorCode,
@@ -49,6 +52,7 @@ export type {
 export { assertSessionDevice } from "./session.js";
 export { deviceNameFromUserAgent } from "./user-agent.js";
 export type { VerifiedProof } from "./verified-proof.js";
+export type { ActionVerifier, VerifiedAction, VerifyActionOptions } from "./verify-action.js";
 export type {
   HeadersLike,
   ProofVerifier,

@@ -1,7 +1,7 @@
 // The device registry: a user's devices, keyed by key thumbprint, over any DeviceStore.
 import { base64urlEncode, DeviceBindingError, type ProofAlgorithm } from "@devicebound/wire";
 import type { Device, DeviceLimit, DeviceMetadata, DeviceStore } from "./device-store.js";
-import type { DeviceEvent, DeviceEventHandler } from "./events.js";
+import { type DeviceEventHandler, eventEmitter } from "./events.js";
 import { deviceNameFromUserAgent } from "./user-agent.js";
 import type { VerifiedProof } from "./verified-proof.js";
 
@@ -204,15 +204,7 @@ export function createRegistry(options: RegistryOptions): DeviceRegistry {
     };
   }
 
-  function emit(event: DeviceEvent): void {
-    if (!options.onEvent) return;
-    try {
-      const result = options.onEvent(event);
-      if (result && typeof result.then === "function") result.then(undefined, () => {});
-    } catch {
-      // An event handler never fails the call that raised the event.
-    }
-  }
+  const emit = eventEmitter(options.onEvent);
 
   /** Moves lastSeenAt forward when it is older than the resolution. */
   async function touch(device: Device): Promise<Device> {

@@ -14,4 +14,9 @@ export {
   makeDeviceRecord,
   runStoreConformanceSuite,
 } from "./conformance.js";
-export { createTestDevice, type TestDevice, type TestProofInput } from "./test-device.js";
+export {
+  createTestDevice,
+  type TestActionInput,
+  type TestDevice,
+  type TestProofInput,
+} from "./test-device.js";
