@@ -17,16 +17,21 @@ export {
 export type { ChallengeContext, ChallengeSecret } from "./challenge.js";
 export type { CryptoBackend, SignatureAlgorithm } from "./crypto-backend.js";
 export type { DeviceBinding, DeviceBindingOptions } from "./device-binding.js";
-export type {
-  Device,
-  DeviceLimit,
-  DeviceMetadata,
-  DevicePatch,
-  DeviceStatus,
-  DeviceStore,
-  InsertDeviceResult,
-  PublicJwk,
-  ReplayStore,
+export {
+  compareDevicesByCreated,
+  type Device,
+  type DeviceLimit,
+  type DeviceListQuery,
+  type DeviceMetadata,
+  type DevicePatch,
+  type DevicePosition,
+  type DeviceStatus,
+  type DeviceStore,
+  type InsertDeviceResult,
+  isAfterPosition,
+  matchesDeviceQuery,
+  type PublicJwk,
+  type ReplayStore,
 } from "./device-store.js";
 export type { DeviceEvent, DeviceEventHandler } from "./events.js";
 export {
@@ -42,9 +47,11 @@ export {
 } from "./http.js";
 export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./memory-store.js";
 export type {
+  DevicePage,
   DeviceRegistry,
   DeviceUpdate,
   KnownStatus,
+  ListAllOptions,
   RegisterOptions,
   RegisterResult,
   RegistryOptions,
