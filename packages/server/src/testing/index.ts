@@ -2,7 +2,9 @@
 // software device that signs proofs, for testing routes without a browser.
 
 export {
+  benchmarkListAll,
   benchmarkStore,
+  type ListAllBenchmarkOptions,
   runStoreBenchmark,
   type StoreBenchmarkOptions,
   type StoreBenchmarkReport,
