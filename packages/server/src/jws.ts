@@ -10,7 +10,7 @@ import {
   utf8,
 } from "@devicebound/wire";
 import { type CryptoBackend, LruCache, type SignatureAlgorithm } from "./crypto-backend.js";
-import type { PublicJwk, ReplayStore } from "./device-store.js";
+import type { PublicJwk } from "./device-store.js";
 import { readPublicJwk, thumbprint } from "./jwk.js";
 import { parseStrictJsonObject } from "./strict-json.js";
 
@@ -112,19 +112,22 @@ export function createJwsReader(options: JwsReaderOptions): JwsReader {
     }
   }
 
+  function readJson(bytes: Uint8Array, part: string): Record<string, unknown> {
+    try {
+      return parseStrictJsonObject(decoder.decode(bytes));
+    } catch (cause) {
+      throw new DeviceBindingError(codes.malformed, `The ${noun}'s ${part} is not strict JSON`, {
+        cause,
+      });
+    }
+  }
+
   function readHeader(segment: string): CheckedHeader {
     if (segment.length > MAX_HEADER_SEGMENT)
       fail(codes.tooLarge, `The ${noun}'s header exceeds ${MAX_HEADER_SEGMENT} characters`);
     const bytes = base64urlDecode(segment);
     if (bytes === null) fail(codes.malformed, `The ${noun} is not strict base64url`);
-    let header: Record<string, unknown>;
-    try {
-      header = parseStrictJsonObject(decoder.decode(bytes));
-    } catch (cause) {
-      throw new DeviceBindingError(codes.malformed, `The ${noun}'s header is not strict JSON`, {
-        cause,
-      });
-    }
+    const header = readJson(bytes, "header");
     if (header.typ !== typ) fail(codes.typ, `typ must be "${typ}"`);
     if (typeof header.alg !== "string" || !algorithms.has(header.alg as ProofAlgorithm)) {
       fail(codes.alg, "alg is not accepted", {
@@ -162,17 +165,9 @@ export function createJwsReader(options: JwsReaderOptions): JwsReader {
       // Only headers whose signature verified are kept, so unauthenticated traffic cannot fill it.
       const cached = headers.get(headerSegment);
       const header = cached ?? readHeader(headerSegment);
-      let claims: Record<string, unknown>;
-      try {
-        claims = parseStrictJsonObject(decoder.decode(payloadBytes));
-      } catch (cause) {
-        throw new DeviceBindingError(codes.malformed, `The ${noun}'s claims are not strict JSON`, {
-          cause,
-        });
-      }
       return {
         ...header,
-        claims,
+        claims: readJson(payloadBytes, "claims"),
         signingInput: token.slice(0, lastDot),
         signature,
         headerSegment,
@@ -201,24 +196,4 @@ export function createJwsReader(options: JwsReaderOptions): JwsReader {
       return jkt;
     },
   };
-}
-
-/** Records `key` in the replay store, or throws `code` when it is already there. Fails closed. */
-export async function consumeOnce(
-  replayStore: ReplayStore,
-  key: string,
-  expiresAtMs: number,
-  code: DeviceBindingErrorCode,
-  message: string,
-): Promise<void> {
-  let fresh: boolean;
-  try {
-    fresh = await replayStore.consume(key, Math.ceil(expiresAtMs));
-  } catch (cause) {
-    if (isDeviceBindingError(cause, "ERR_STORE_UNAVAILABLE")) throw cause;
-    throw new DeviceBindingError("ERR_STORE_UNAVAILABLE", "The replay store could not be reached", {
-      cause,
-    });
-  }
-  if (fresh !== true) fail(code, message);
 }

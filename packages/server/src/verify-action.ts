@@ -14,8 +14,9 @@ import {
 import type { CryptoBackend } from "./crypto-backend.js";
 import type { Device, ReplayStore } from "./device-store.js";
 import { type DeviceEventHandler, eventEmitter } from "./events.js";
-import { consumeOnce, createJwsReader, fail, JTI } from "./jws.js";
+import { createJwsReader, fail, JTI } from "./jws.js";
 import type { DeviceRegistry } from "./registry.js";
+import { consumeChallengeOnce, consumeOnce } from "./replay.js";
 import type { VerifierParts } from "./verify-proof.js";
 
 export interface VerifyActionOptions {
@@ -175,15 +176,7 @@ export function createActionVerifier(options: ActionVerifierOptions): ActionVeri
       "ERR_ACTION_REPLAYED",
       "This action token was already used",
     );
-    if (opts.singleUseChallenge) {
-      await consumeOnce(
-        replayStore,
-        `challenge:${challenge.id}`,
-        (challenge.expiresAtSeconds + windowSeconds) * 1000,
-        "ERR_CHALLENGE_USED",
-        "This challenge was already used",
-      );
-    }
+    if (opts.singleUseChallenge) await consumeChallengeOnce(replayStore, challenge, windowSeconds);
     return { device: known.device, jkt, claims: { ...parsed.claims } as ActionClaims };
   }
 

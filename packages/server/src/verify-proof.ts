@@ -21,7 +21,8 @@ import {
 import type { CryptoBackend } from "./crypto-backend.js";
 import type { ReplayStore } from "./device-store.js";
 import { type DeviceEventHandler, eventEmitter } from "./events.js";
-import { acceptedAlgorithms, consumeOnce, createJwsReader, fail, JTI } from "./jws.js";
+import { acceptedAlgorithms, createJwsReader, fail, JTI } from "./jws.js";
+import { consumeChallengeOnce, consumeOnce } from "./replay.js";
 import type { VerifiedProof } from "./verified-proof.js";
 
 export interface ProofVerifierOptions {
@@ -335,13 +336,7 @@ export function createProofVerifier(
       "This proof was already used",
     );
     if (challenge && opts.singleUseChallenge) {
-      await consumeOnce(
-        replayStore,
-        `challenge:${challenge.id}`,
-        (challenge.expiresAtSeconds + windowSeconds) * 1000,
-        "ERR_CHALLENGE_USED",
-        "This challenge was already used",
-      );
+      await consumeChallengeOnce(replayStore, challenge, windowSeconds);
     } else if (opts.singleUseChallenge) {
       fail("ERR_CHALLENGE_MISSING", "A single-use challenge is required");
     }

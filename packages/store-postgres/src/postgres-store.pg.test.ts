@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import {
   makeDeviceRecord,
   raceNodeScripts,
@@ -88,30 +87,24 @@ describe("postgresStore", () => {
 
   it("upgrades a version 1 schema in place, keeping its devices", async () => {
     const schema = freshSchema();
-    const v1 = readFileSync(new URL("../sql/001_init.sql", import.meta.url), "utf8");
-    await admin.query(v1.replaceAll(":schema", `"${schema}"`));
+    const old = postgresStore({ connectionString: url, schema });
     const device = makeDeviceRecord({ userId: "old-user" });
-    await admin.query(
-      `INSERT INTO "${schema}".devicebound_devices VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [
-        device.id,
-        device.userId,
-        device.jkt,
-        JSON.stringify(device.publicJwk),
-        device.alg,
-        device.status,
-        device.displayName,
-        device.createdAt.getTime(),
-        device.lastSeenAt.getTime(),
-        device.userAgent,
-        "{}",
-      ],
-    );
+    await old.insertDevice(device);
+    await old.close();
+    // Back to what version 1 left: its tables and rows, none of version 2's indexes.
+    for (const index of ["by_jkt", "by_created", "by_status"])
+      await admin.query(`DROP INDEX "${schema}".devicebound_devices_${index}`);
+    await admin.query(`UPDATE "${schema}".devicebound_schema SET version = 1`);
     const store = postgresStore({ connectionString: url, schema });
     expect(await store.findDevicesByJkt(device.jkt)).toEqual([device]);
     expect(await store.listAllDevices({ limit: 5 })).toEqual([device]);
     const { rows } = await admin.query(`SELECT version FROM "${schema}".devicebound_schema`);
     expect(rows).toEqual([{ version: 2 }]);
+    const { rowCount } = await admin.query(
+      "SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE 'devicebound_devices_by_%'",
+      [schema],
+    );
+    expect(rowCount).toBe(4);
     await store.close();
   });
 

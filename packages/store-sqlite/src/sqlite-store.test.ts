@@ -10,7 +10,6 @@ import {
 } from "@devicebound/server/testing";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { MIGRATIONS } from "./schema.js";
 import { sqliteStore } from "./sqlite-store.js";
 
 const dir = mkdtempSync(join(tmpdir(), "devicebound-sqlite-"));
@@ -52,31 +51,24 @@ describe("sqliteStore", () => {
 
   it("upgrades a version 1 database in place, keeping its devices", async () => {
     const filename = freshFile();
-    const db = new Database(filename);
-    db.exec(MIGRATIONS[0] as string);
-    db.exec("CREATE TABLE devicebound_schema (version INTEGER NOT NULL)");
-    db.prepare("INSERT INTO devicebound_schema (version) VALUES (1)").run();
+    const old = sqliteStore({ filename });
     const device = makeDeviceRecord({ userId: "old-user" });
-    db.prepare(`INSERT INTO devicebound_devices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-      device.id,
-      device.userId,
-      device.jkt,
-      JSON.stringify(device.publicJwk),
-      device.alg,
-      device.status,
-      device.displayName,
-      device.createdAt.getTime(),
-      device.lastSeenAt.getTime(),
-      device.userAgent,
-      "{}",
-    );
-    db.close();
+    await old.insertDevice(device);
+    // Back to what version 1 left: its tables and rows, none of version 2's indexes.
+    for (const index of ["by_jkt", "by_created", "by_status"])
+      old.database.exec(`DROP INDEX devicebound_devices_${index}`);
+    old.database.exec("UPDATE devicebound_schema SET version = 1");
+    await old.close();
     const store = sqliteStore({ filename });
     expect(store.database.prepare("SELECT version FROM devicebound_schema").get()).toEqual({
       version: 2,
     });
     expect(await store.findDevicesByJkt(device.jkt)).toEqual([device]);
     expect(await store.listAllDevices({ limit: 5 })).toEqual([device]);
+    const indexes = store.database
+      .prepare("SELECT name FROM sqlite_master WHERE name LIKE 'devicebound_devices_by_%'")
+      .all();
+    expect(indexes).toHaveLength(4);
     await store.close();
   });
 

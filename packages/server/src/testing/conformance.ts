@@ -10,6 +10,7 @@ import type {
   ReplayStore,
 } from "../device-store.js";
 import { createRegistry } from "../registry.js";
+import type { VerifiedProof } from "../verified-proof.js";
 
 type AnyStore = Partial<DeviceStore & ReplayStore> & { close?(): Promise<void> };
 
@@ -47,6 +48,18 @@ export function makeDeviceRecord(overrides: Partial<Device> = {}): Device {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A verified proof of the key of `device`, as the registry takes it. */
+function proofOf(device: Device): VerifiedProof {
+  return {
+    jkt: device.jkt,
+    jwk: device.publicJwk,
+    alg: device.alg,
+    claims: { jti: "j", htm: "GET", htu: "https://app.example/", iat: 0 },
+    userAgent: null,
+    ipAddress: null,
+  };
+}
 
 export function runStoreConformanceSuite<S extends AnyStore>(options: ConformanceOptions<S>): void {
   const open: S[] = [];
@@ -296,15 +309,7 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
 
       it("reports a new device once when 20 registrations of one key race through the registry", async () => {
         const registry = createRegistry({ store: await devices() });
-        const key = makeDeviceRecord();
-        const proof = {
-          jkt: key.jkt,
-          jwk: key.publicJwk,
-          alg: key.alg,
-          claims: { jti: "j", htm: "GET", htu: "https://app.example/", iat: 0 },
-          userAgent: null,
-          ipAddress: null,
-        };
+        const proof = proofOf(makeDeviceRecord());
         const results = await Promise.all(
           Array.from({ length: 20 }, () => registry.register("racer", proof)),
         );
@@ -485,15 +490,7 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
         let nowMs = 1767225600000;
         // One millisecond apart, so the order is the registration order.
         const registry = createRegistry({ store, now: () => nowMs++ });
-        const key = makeDeviceRecord();
-        const proof = {
-          jkt: key.jkt,
-          jwk: key.publicJwk,
-          alg: key.alg,
-          claims: { jti: "j", htm: "GET", htu: "https://app.example/", iat: 0 },
-          userAgent: null,
-          ipAddress: null,
-        };
+        const proof = proofOf(makeDeviceRecord());
         const made: Device[] = [];
         for (const user of ["u1", "u2", "u3", "u4", "u5"])
           made.push((await registry.register(user, proof)).device);
