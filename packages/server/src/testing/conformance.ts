@@ -412,28 +412,15 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
       it("filters all devices by status, user and text, and combines the filters", async () => {
         const store = await devices();
         const t = 1767225600000;
-        const at = (i: number) => new Date(t + i);
-        const alice = makeDeviceRecord({
-          userId: "Alice@Example.com",
-          displayName: "Work laptop",
-          createdAt: at(0),
-        });
-        const bob = makeDeviceRecord({
-          userId: "bob",
-          displayName: "ALICE's old phone",
-          createdAt: at(1),
-          status: "blocked",
-        });
-        const zoe = makeDeviceRecord({
-          userId: "zoë",
-          displayName: "Zoë 100% _private_",
-          createdAt: at(2),
-        });
-        const carol = makeDeviceRecord({
-          userId: "carol",
-          displayName: "Chrome on Linux",
-          createdAt: at(3),
-        });
+        const rows = [
+          ["Alice@Example.com", "Work laptop", "active"],
+          ["bob", "ALICE's old phone", "blocked"],
+          ["zoë", "Zoë 100% _private_", "active"],
+          ["carol", "Chrome on Linux", "active"],
+        ] as const;
+        const [alice, bob, zoe, carol] = rows.map(([userId, displayName, status], i) =>
+          makeDeviceRecord({ userId, displayName, status, createdAt: new Date(t + i) }),
+        ) as [Device, Device, Device, Device];
         for (const d of [alice, bob, zoe, carol]) await store.insertDevice(d);
         const ids = async (q: Omit<DeviceListQuery, "limit">) =>
           (await store.listAllDevices({ limit: 10, ...q })).map((d) => d.id);
