@@ -142,8 +142,7 @@ function decodeCursor(cursor: unknown): DevicePosition {
     // Not UTF-8: refused below like any other foreign cursor.
   }
   const createdAtMs = Number(match?.[1]);
-  if (!match || !Number.isSafeInteger(createdAtMs))
-    invalid("cursor is not one this server issued", "cursor");
+  if (!match || !Number.isSafeInteger(createdAtMs)) invalid("cursor is malformed", "cursor");
   return { createdAtMs, id: match[2] as string };
 }
 

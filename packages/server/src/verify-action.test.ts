@@ -350,6 +350,27 @@ describe("verifyAction: misuse and answers", () => {
     }
   });
 
+  it("fails closed when the replay store cannot be reached, and moves lastSeenAt on success", async () => {
+    let reachable = true; // for the registration's proof, then down
+    const down = await registered({
+      replayStore: {
+        consume: async () => {
+          if (reachable) return true;
+          throw new Error("connection refused");
+        },
+      },
+    });
+    reachable = false;
+    expect(await code(down.binding.verifyAction(await token(down), PAY))).toBe(
+      "ERR_STORE_UNAVAILABLE",
+    );
+    const f = await registered();
+    f.advance(3_600_000);
+    const { device } = await f.binding.verifyAction(await token(f), PAY);
+    expect(device.lastSeenAt.getTime()).toBe(f.now());
+    expect((await f.binding.get("alice", device.id))?.lastSeenAt.getTime()).toBe(f.now());
+  });
+
   it("reports refusals as verificationFailed events", async () => {
     const events: DeviceEvent[] = [];
     const f = await registered({ onEvent: (event) => void events.push(event) });
