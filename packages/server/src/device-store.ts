@@ -114,9 +114,11 @@ export function isAfterPosition(device: Device, position: DevicePosition | undef
 }
 
 /**
- * Devices, per user. Every method is scoped to `userId`: a device of another user is
- * invisible (read as `null`, never changed). Failures to reach the database reject with a
- * `DeviceBindingError` coded `ERR_STORE_UNAVAILABLE`; the store never half-applies a change.
+ * Devices, per user. Every method that takes a `userId` is scoped to it: a device of another
+ * user is invisible (read as `null`, never changed). The three read-only methods at the end
+ * answer across users, for `recognize` and administrators. Failures to reach the database
+ * reject with a `DeviceBindingError` coded `ERR_STORE_UNAVAILABLE`; the store never
+ * half-applies a change.
  */
 export interface DeviceStore {
   /**
