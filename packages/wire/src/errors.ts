@@ -30,6 +30,16 @@ export const ERROR_CODES = [
   "ERR_CHALLENGE_EXPIRED",
   "ERR_CHALLENGE_BINDING",
   "ERR_CHALLENGE_USED",
+  // Action tokens (`device-action+jwt`). Challenge failures in a token use the codes above.
+  "ERR_ACTION_MALFORMED",
+  "ERR_ACTION_TYP",
+  "ERR_ACTION_SIGNATURE",
+  "ERR_ACTION_LIFETIME",
+  "ERR_ACTION_EXPIRED",
+  "ERR_ACTION_NAME",
+  "ERR_ACTION_DATA",
+  "ERR_ACTION_REPLAYED",
+  "ERR_ACTION_DEVICE",
   // Devices and sessions.
   "ERR_DEVICE_NOT_FOUND",
   "ERR_DEVICE_BLOCKED",

@@ -3,11 +3,18 @@
 // @devicebound/server/testing/conformance.
 
 export {
+  benchmarkListAll,
   benchmarkStore,
+  type ListAllBenchmarkOptions,
   runStoreBenchmark,
   type StoreBenchmarkOptions,
   type StoreBenchmarkReport,
   type StoreBenchmarkRow,
 } from "./benchmark.js";
 export { lastJsonLine, type NodeChild, raceNodeScripts, spawnNodeScript } from "./child-process.js";
-export { createTestDevice, type TestDevice, type TestProofInput } from "./test-device.js";
+export {
+  createTestDevice,
+  type TestActionInput,
+  type TestDevice,
+  type TestProofInput,
+} from "./test-device.js";
