@@ -62,6 +62,8 @@ const file = (path: string, type: string) => async () =>
 app.get("/", file("public/index.html", "text/html; charset=utf-8"));
 app.get("/devices", file("public/devices.html", "text/html; charset=utf-8"));
 app.get("/inbox", file("public/inbox.html", "text/html; charset=utf-8"));
+app.get("/admin", file("public/admin.html", "text/html; charset=utf-8"));
+app.get("/admin/audit", file("public/audit.html", "text/html; charset=utf-8"));
 app.get("/static/style.css", file("public/style.css", "text/css"));
 app.get("/static/app.js", file("dist/public/app.js", "text/javascript"));
 // The sign-in forms post here only before the page script runs; the body is never read.
@@ -125,6 +127,9 @@ app.post("/api/login", async (c) => {
   c.header("DPoP-Nonce", next.challenge);
   return send(c, await demo.login(proof, await body(c)));
 });
+app.post("/api/recognize", async (c) =>
+  send(c, await demo.recognize(await glue.verify(c.req.raw), await body(c))),
+);
 app.post("/api/login/code", async (c) =>
   send(c, await demo.submitCode(await glue.verify(c.req.raw), await body(c))),
 );
@@ -162,6 +167,27 @@ app.delete("/api/devices/:id", async (c) =>
   send(c, await demo.remove(...who(c), c.req.param("id"))),
 );
 app.get("/api/inbox", async (c) => send(c, await demo.inbox(c.get("session"))));
+app.post("/api/transfer", async (c) =>
+  send(c, await demo.transfer(...who(c), await body(c), glue.context(c.req.raw))),
+);
+app.get("/api/admin/devices", async (c) =>
+  send(c, await demo.adminDevices(c.get("session"), c.req.query())),
+);
+app.post("/api/admin/devices/:user/:id/:action", async (c) =>
+  send(
+    c,
+    await demo.adminAct(
+      c.get("session"),
+      c.req.param("user"),
+      c.req.param("id"),
+      c.req.param("action") === "unblock" ? "unblock" : "block",
+    ),
+  ),
+);
+app.delete("/api/admin/devices/:user/:id", async (c) =>
+  send(c, await demo.adminAct(c.get("session"), c.req.param("user"), c.req.param("id"), "delete")),
+);
+app.get("/api/admin/audit", async (c) => send(c, await demo.auditLog(c.get("session"))));
 app.put("/api/settings", async (c) =>
   send(c, await demo.saveSettings(c.get("session"), await body(c))),
 );
