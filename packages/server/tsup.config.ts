@@ -7,7 +7,8 @@ export default libraryConfig({
     express: "src/adapters/express.ts",
     fastify: "src/adapters/fastify.ts",
     fetch: "src/adapters/fetch.ts",
+    hono: "src/adapters/hono.ts",
     testing: "src/testing/index.ts",
   },
-  external: ["vitest", /^node:/],
+  external: ["vitest", "hono", /^node:/],
 });

@@ -1,21 +1,7 @@
-// @devicebound/server/fetch: for Web-standard Request handlers (Hono, Next.js route handlers,
-// Remix, workers, Deno, Bun).
-import type { ChallengeContext } from "../challenge.js";
+// @devicebound/server/fetch: for Web-standard Request handlers (Next.js route handlers, Remix,
+// workers, Deno, Bun; Hono has its own entry, /hono).
 import type { DeviceBinding } from "../device-binding.js";
-import { challengeHeaders, withChallenge } from "../http.js";
-import type { VerifyRequestOptions } from "../verify-proof.js";
-import {
-  type AdapterOptions,
-  checkGuardOptions,
-  clientAddress,
-  type GuardOptions,
-  type GuardResultFor,
-  guard,
-  type PlainRequest,
-  type SessionLookup,
-  trustedHops,
-  verifyPlain,
-} from "./guard.js";
+import { type WebAdapterOptions, webDeviceBinding } from "./web.js";
 
 export type {
   AdapterOptions,
@@ -26,83 +12,10 @@ export type {
   SessionLookup,
   SessionStatus,
 } from "./guard.js";
+export type { GuardAnswer } from "./web.js";
 
-export interface FetchAdapterOptions extends AdapterOptions {
-  /**
-   * The client IP, which a Fetch `Request` does not carry (e.g. from Hono's `getConnInfo` or a
-   * platform header). `false` says, on purpose, that challenges are not bound to an IP address.
-   * One of `getIpAddress` and `trustProxy` is required.
-   */
-  getIpAddress?: ((request: Request) => string | undefined) | false;
-}
+export type FetchAdapterOptions = WebAdapterOptions<Request>;
 
 export function fetchDeviceBinding(binding: DeviceBinding, options: FetchAdapterOptions = {}) {
-  const { getIpAddress } = options;
-  const hops = trustedHops(options.trustProxy);
-  // Silently issuing challenges without IP binding would weaken them unseen: make it a choice.
-  if (getIpAddress === undefined && hops === 0) {
-    throw new TypeError(
-      "fetchDeviceBinding cannot see the client's IP address: pass getIpAddress, " +
-        "trustProxy (behind proxies you run), or getIpAddress: false to bind challenges to no IP",
-    );
-  }
-  if (getIpAddress !== undefined && getIpAddress !== false && typeof getIpAddress !== "function") {
-    throw new TypeError("getIpAddress must be a function or false");
-  }
-  function context(request: Request): ChallengeContext {
-    const peer = getIpAddress ? getIpAddress(request) : undefined;
-    return {
-      ipAddress: clientAddress(peer, request.headers.get("x-forwarded-for"), hops),
-      userAgent: request.headers.get("user-agent") ?? undefined,
-    };
-  }
-  const plain = (request: Request): PlainRequest => ({
-    method: request.method,
-    url: request.url,
-    headers: request.headers,
-    context: context(request),
-  });
-
-  return {
-    context,
-    verify: (request: Request, verifyOptions?: VerifyRequestOptions) =>
-      verifyPlain(binding, plain(request), verifyOptions),
-    /** A Response for `error`: status, WWW-Authenticate and, when useful, a fresh DPoP-Nonce. */
-    errorResponse: (request: Request, error: unknown) =>
-      binding.errorResponse(error, context(request)),
-    /** `response` with a fresh challenge in its DPoP-Nonce header. */
-    async withNonce(request: Request, response: Response): Promise<Response> {
-      return withChallenge(response, await binding.createChallenge(context(request)));
-    },
-    /** The challenge route: JSON `{ challenge, expiresAt }`, never cached. */
-    async challengeResponse(request: Request): Promise<Response> {
-      const challenge = await binding.createChallenge(context(request));
-      return new Response(JSON.stringify(challenge), {
-        headers: {
-          "Content-Type": "application/json",
-          "Cache-Control": "no-store",
-          ...challengeHeaders(challenge),
-        },
-      });
-    },
-    /**
-     * The API guard: resolves `{ ok: true, sessionStatus, proof, device, session,
-     * newDeviceDetected }`, or `{ ok: false, response }` with the answer to send. `options` as
-     * for the Express adapter.
-     */
-    async requireDevice<O extends GuardOptions<Request> = Record<never, never>>(
-      request: Request,
-      getSession: SessionLookup<Request>,
-      options?: O,
-    ): Promise<({ ok: true } & GuardResultFor<O>) | { ok: false; response: Response }> {
-      const checked = checkGuardOptions(options);
-      try {
-        const session = await getSession(request);
-        const result = await guard(binding, plain(request), session, request, checked);
-        return { ok: true, ...(result as GuardResultFor<O>) };
-      } catch (error) {
-        return { ok: false, response: await binding.errorResponse(error, context(request)) };
-      }
-    },
-  };
+  return webDeviceBinding(binding, options, (request: Request) => request, "fetchDeviceBinding");
 }
