@@ -31,6 +31,20 @@ export type {
   SessionStatus,
 } from "./guard.js";
 
+declare global {
+  // Express's own extension point: `req.devicebound` is typed in every Express app that imports
+  // this adapter, without casts.
+  namespace Express {
+    interface Request {
+      /**
+       * What `requireDevice` found: `{ sessionStatus, proof, device, session,
+       * newDeviceDetected }`. Set on the routes it guards; absent on every other route.
+       */
+      devicebound: GuardResult;
+    }
+  }
+}
+
 type NodeRequest = IncomingMessage & { originalUrl?: string; devicebound?: GuardResult };
 type Next = (error?: unknown) => void;
 
