@@ -21,15 +21,7 @@ import {
   verifyPlain,
 } from "./guard.js";
 
-export type {
-  AdapterOptions,
-  DeviceSession,
-  GuardOptions,
-  GuardResult,
-  GuardResultFor,
-  SessionLookup,
-  SessionStatus,
-} from "./guard.js";
+export type * from "./types.js";
 
 declare global {
   // Express's own extension point: `req.devicebound` is typed in every Express app that imports

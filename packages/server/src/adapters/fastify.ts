@@ -29,16 +29,7 @@ import {
   verifyPlain,
 } from "./guard.js";
 
-export type {
-  AdapterOptions,
-  BoundGuardResult,
-  DeviceSession,
-  GuardOptions,
-  GuardResult,
-  GuardResultFor,
-  SessionLookup,
-  SessionStatus,
-} from "./guard.js";
+export type * from "./types.js";
 
 declare module "fastify" {
   interface FastifyRequest {

@@ -3,15 +3,7 @@
 import type { DeviceBinding } from "../device-binding.js";
 import { type WebAdapterOptions, webDeviceBinding } from "./web.js";
 
-export type {
-  AdapterOptions,
-  DeviceSession,
-  GuardOptions,
-  GuardResult,
-  GuardResultFor,
-  SessionLookup,
-  SessionStatus,
-} from "./guard.js";
+export type * from "./types.js";
 export type { GuardAnswer } from "./web.js";
 
 export type FetchAdapterOptions = WebAdapterOptions<Request>;

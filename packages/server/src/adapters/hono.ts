@@ -13,16 +13,7 @@ import {
 } from "./guard.js";
 import { type WebAdapterOptions, webDeviceBinding } from "./web.js";
 
-export type {
-  AdapterOptions,
-  BoundGuardResult,
-  DeviceSession,
-  GuardOptions,
-  GuardResult,
-  GuardResultFor,
-  SessionLookup,
-  SessionStatus,
-} from "./guard.js";
+export type * from "./types.js";
 
 /**
  * `getIpAddress(c)` reads the client address from the context, e.g. `getConnInfo(c).remote.address`
