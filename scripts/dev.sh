@@ -5,6 +5,7 @@
 #   bash scripts/dev.sh demo                 install, build, start the demo app
 #   bash scripts/dev.sh test                 install, build, lint, typecheck, every test suite
 #   bash scripts/dev.sh bench                install, build, every package's benchmark, docs/benchmarks.*
+#   bash scripts/dev.sh fleet                install, build, throwaway PostgreSQL + Redis, the Hono fleet
 #   bash scripts/dev.sh services -- CMD...   start throwaway PostgreSQL + Redis, run CMD, stop them
 #
 # Services: Chromium, Firefox ESR, WebKitGTK, PostgreSQL and Redis come from Debian's apt when missing (needs root or
@@ -220,7 +221,28 @@ case "$mode" in
     setup_pnpm
     install_deps
     "${PNPM[@]}" exec turbo run build --output-logs=errors-only
-    exec "${PNPM[@]}" --filter ./examples/express start
+    # Node itself, not through pnpm: Ctrl-C then ends with the server's own clean exit.
+    cd examples/express
+    exec node dist/server.js
+    ;;
+  fleet)
+    setup_pnpm
+    install_deps
+    "${PNPM[@]}" exec turbo run build --output-logs=errors-only
+    # DATABASE_URL / REDIS_URL when given, else throwaway instances (their data goes on exit).
+    [ -n "${DATABASE_URL:-}" ] && export DEVICEBOUND_TEST_PG_URL="$DATABASE_URL"
+    [ -n "${REDIS_URL:-}" ] && export DEVICEBOUND_TEST_REDIS_URL="$REDIS_URL"
+    start_services
+    export DATABASE_URL="$DEVICEBOUND_TEST_PG_URL" REDIS_URL="$DEVICEBOUND_TEST_REDIS_URL"
+    # In the background, so this script outlives it and stops the services afterwards.
+    node examples/hono-fleet/dist/fleet.js &
+    fleet_pid=$!
+    trap 'kill -TERM "$fleet_pid" 2>/dev/null || true' INT TERM
+    status=0
+    while kill -0 "$fleet_pid" 2>/dev/null; do
+      wait "$fleet_pid" && status=0 || status=$?
+    done
+    exit "$status"
     ;;
   test)
     setup_pnpm
@@ -248,6 +270,6 @@ case "$mode" in
     "$@"
     ;;
   *)
-    die "usage: bash scripts/dev.sh demo|test|bench|services -- COMMAND"
+    die "usage: bash scripts/dev.sh demo|fleet|test|bench|services -- COMMAND"
     ;;
 esac

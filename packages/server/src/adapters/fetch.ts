@@ -1,10 +1,19 @@
 // @devicebound/server/fetch: for Web-standard Request handlers (Next.js route handlers, Remix,
 // workers, Deno, Bun; Hono has its own entry, /hono).
 import type { DeviceBinding } from "../device-binding.js";
-import { type WebAdapterOptions, webDeviceBinding } from "./web.js";
+import {
+  type GuardAnswer,
+  type WebAdapterOptions,
+  type WebGuard,
+  webDeviceBinding,
+} from "./web.js";
 
 export type * from "./types.js";
-export type { GuardAnswer } from "./web.js";
+
+/** The Fetch guard's answer: the result, or the `Response` to send. */
+export type FetchGuardAnswer<R> = GuardAnswer<R>;
+/** {@inheritDoc WebGuard} */
+export type FetchGuard = WebGuard<Request>;
 
 export type FetchAdapterOptions = WebAdapterOptions<Request>;
 

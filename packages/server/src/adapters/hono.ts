@@ -6,9 +6,10 @@ import type { DeviceBinding } from "../device-binding.js";
 import { challengeHeaders } from "../http.js";
 import type { VerifyRequestOptions } from "../verify-proof.js";
 import {
+  type BoundGuardResult,
   checkGuardOptions,
   type GuardOptions,
-  type GuardResultFor,
+  type GuardResult,
   type SessionLookup,
 } from "./guard.js";
 import { type WebAdapterOptions, webDeviceBinding } from "./web.js";
@@ -23,10 +24,23 @@ export type HonoAdapterOptions = WebAdapterOptions<Context>;
 
 /**
  * The variables `requireDevice` sets: `c.get("devicebound")`. Give it to `new Hono<...>()` when
- * the middleware is installed with `app.use`, so routes registered later see the type.
+ * the middleware is installed with `app.use`, so routes registered later see the type;
+ * `DeviceboundEnv<GuardResult>` where a `rollout` may let a session through without a device.
  */
-export interface DeviceboundEnv<O = Record<never, never>> {
-  Variables: { devicebound: GuardResultFor<O> };
+export interface DeviceboundEnv<R extends GuardResult = BoundGuardResult> {
+  Variables: { devicebound: R };
+}
+
+/** `requireDevice`: without a `rollout`, `device` and `proof` are never `null`. */
+export interface HonoGuard {
+  (
+    getSession: SessionLookup<Context>,
+    options?: GuardOptions<Context> & { rollout?: undefined },
+  ): MiddlewareHandler<DeviceboundEnv>;
+  (
+    getSession: SessionLookup<Context>,
+    options?: GuardOptions<Context>,
+  ): MiddlewareHandler<DeviceboundEnv<GuardResult>>;
 }
 
 export function honoDeviceBinding(binding: DeviceBinding, options: HonoAdapterOptions = {}) {
@@ -54,20 +68,18 @@ export function honoDeviceBinding(binding: DeviceBinding, options: HonoAdapterOp
      * headers). `options` bind sessions that have no device yet (SSO) and let legacy sessions
      * through during a rollout, as in every adapter.
      */
-    requireDevice<O extends GuardOptions<Context> = Record<never, never>>(
-      getSession: SessionLookup<Context>,
-      guardOptions?: O,
-    ): MiddlewareHandler<DeviceboundEnv<O>> {
+    requireDevice: ((getSession: SessionLookup<Context>, guardOptions?: GuardOptions<Context>) => {
       // Misuse fails at start-up, not on the first request.
-      const options = checkGuardOptions(guardOptions) as O | undefined;
-      return async (c, next) => {
+      const options = checkGuardOptions(guardOptions);
+      const middleware: MiddlewareHandler<DeviceboundEnv<GuardResult>> = async (c, next) => {
         const result = await glue.requireDevice(c, getSession, options);
         if (!result.ok) return result.response;
         const { ok: _, ...devicebound } = result;
-        c.set("devicebound", devicebound as GuardResultFor<O>);
+        c.set("devicebound", devicebound);
         await next();
       };
-    },
+      return middleware;
+    }) as HonoGuard,
     /**
      * For `app.onError`: a `DeviceBindingError` thrown by a route (`verify` at sign-in) becomes its
      * 401/403/503 with `WWW-Authenticate` and a fresh `DPoP-Nonce`, so the browser's one retry

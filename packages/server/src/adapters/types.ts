@@ -6,7 +6,6 @@ export type {
   DeviceSession,
   GuardOptions,
   GuardResult,
-  GuardResultFor,
   SessionLookup,
   SessionStatus,
   UnboundGuardResult,

@@ -6,10 +6,11 @@ import { challengeHeaders, withChallenge } from "../http.js";
 import type { VerifyRequestOptions } from "../verify-proof.js";
 import {
   type AdapterOptions,
+  type BoundGuardResult,
   checkGuardOptions,
   clientAddress,
   type GuardOptions,
-  type GuardResultFor,
+  type GuardResult,
   guard,
   type PlainRequest,
   type SessionLookup,
@@ -26,8 +27,27 @@ export interface WebAdapterOptions<Req> extends AdapterOptions {
   getIpAddress?: ((request: Req) => string | undefined) | false;
 }
 
-/** The guard's answer: the result, or the Response to send instead. */
-export type GuardAnswer<O> = ({ ok: true } & GuardResultFor<O>) | { ok: false; response: Response };
+/** The guard's answer: the result, or the `Response` to send instead. */
+export type GuardAnswer<R> = ({ ok: true } & R) | { ok: false; response: Response };
+
+/**
+ * The API guard: resolves `{ ok: true, sessionStatus, proof, device, session,
+ * newDeviceDetected }`, or `{ ok: false, response }` with the answer to send. `options` bind
+ * sessions that have no device yet and run a rollout (see `GuardOptions`); only a rollout can
+ * let a session through unbound, so without one `device` and `proof` are never `null`.
+ */
+export interface WebGuard<Req> {
+  (
+    request: Req,
+    getSession: SessionLookup<Req>,
+    options?: GuardOptions<Req> & { rollout?: undefined },
+  ): Promise<GuardAnswer<BoundGuardResult>>;
+  (
+    request: Req,
+    getSession: SessionLookup<Req>,
+    options?: GuardOptions<Req>,
+  ): Promise<GuardAnswer<GuardResult>>;
+}
 
 export function webDeviceBinding<Req>(
   binding: DeviceBinding,
@@ -60,6 +80,20 @@ export function webDeviceBinding<Req>(
     return { method, url, headers, context: context(request) };
   };
 
+  async function requireDevice(
+    request: Req,
+    getSession: SessionLookup<Req>,
+    guardOptions?: GuardOptions<Req>,
+  ): Promise<GuardAnswer<GuardResult>> {
+    const checked = checkGuardOptions(guardOptions);
+    try {
+      const session = await getSession(request);
+      return { ok: true, ...(await guard(binding, plain(request), session, request, checked)) };
+    } catch (error) {
+      return { ok: false, response: await binding.errorResponse(error, context(request)) };
+    }
+  }
+
   return {
     /** The IP address and User-Agent that challenges are bound to. */
     context,
@@ -83,24 +117,6 @@ export function webDeviceBinding<Req>(
         },
       });
     },
-    /**
-     * The API guard: resolves `{ ok: true, sessionStatus, proof, device, session,
-     * newDeviceDetected }`, or `{ ok: false, response }` with the answer to send. `options` as
-     * for the Express adapter.
-     */
-    async requireDevice<O extends GuardOptions<Req> = Record<never, never>>(
-      request: Req,
-      getSession: SessionLookup<Req>,
-      options?: O,
-    ): Promise<GuardAnswer<O>> {
-      const checked = checkGuardOptions(options);
-      try {
-        const session = await getSession(request);
-        const result = await guard(binding, plain(request), session, request, checked);
-        return { ok: true, ...(result as GuardResultFor<O>) };
-      } catch (error) {
-        return { ok: false, response: await binding.errorResponse(error, context(request)) };
-      }
-    },
+    requireDevice: requireDevice as WebGuard<Req>,
   };
 }
