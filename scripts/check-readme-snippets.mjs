@@ -1,4 +1,4 @@
-// Type-checks every ```ts block of the READMEs against the packages' sources, so documented
+// Type-checks every ```ts and ```tsx block of the READMEs against the packages' sources, so documented
 // code cannot drift from the API. App-side names the snippets assume (app, request, checkPassword,
 // ...) are declared in scripts/readme-snippets.d.ts.
 import { execFileSync } from "node:child_process";
@@ -22,10 +22,10 @@ for (const readme of readmes) {
   } catch {
     continue;
   }
-  const blocks = [...text.matchAll(/```ts\n([\s\S]*?)```/g)];
+  const blocks = [...text.matchAll(/```(tsx?)\n([\s\S]*?)```/g)];
   blocks.forEach((block, i) => {
-    const file = `${readme.replace(/[/.]/g, "_")}_${i + 1}.ts`;
-    writeFileSync(join(out, file), `// From ${readme}, block ${i + 1}\n${block[1]}\nexport {};\n`);
+    const file = `${readme.replace(/[/.]/g, "_")}_${i + 1}.${block[1]}`;
+    writeFileSync(join(out, file), `// From ${readme}, block ${i + 1}\n${block[2]}\nexport {};\n`);
     count++;
   });
 }
