@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import type { DeviceBinding } from "../device-binding.js";
 import { createDeviceBinding, memoryStore } from "../index.js";
 import { createTestDevice } from "../testing/test-device.js";
+import type { GuardResult } from "./guard.js";
 import { type DeviceboundEnv, type HonoAdapterOptions, honoDeviceBinding } from "./hono.js";
 import { ORIGIN, runFrameworkScenarios, ScenarioSessions } from "./scenarios.js";
 
@@ -139,6 +140,26 @@ describe("the Hono adapter", () => {
     const answer = await withFallback.request("/bug");
     expect(answer.status).toBe(502);
     expect(await answer.json()).toEqual({ mine: true });
+  });
+
+  it("lets a legacy session through a rollout, where the result is typed as possibly unbound", async () => {
+    const sessions = new ScenarioSessions();
+    const sid = sessions.start({ userId: "legacy", createdAtMs: 0 });
+    const glue = honoDeviceBinding(binding, { getIpAddress: false });
+    const app = new Hono<DeviceboundEnv<GuardResult>>();
+    const guarded = glue.requireDevice((c) => sessions.get(getCookie(c, "sid")), {
+      bindSession: (c, jkt) => sessions.bind(getCookie(c, "sid"), jkt),
+      rollout: { createdBefore: Date.now() },
+    });
+    app.get("/api/me", guarded, (c) => {
+      const { sessionStatus, device } = c.get("devicebound");
+      return c.json({ sessionStatus, device: device?.id ?? null });
+    });
+    const answer = await app.request(`${ORIGIN}/api/me`, { headers: { cookie: `sid=${sid}` } });
+    expect(await answer.json()).toEqual({ sessionStatus: "unbound", device: null });
+    const fresh = sessions.start({ userId: "newer", createdAtMs: Date.now() });
+    const refused = await app.request(`${ORIGIN}/api/me`, { headers: { cookie: `sid=${fresh}` } });
+    expect(refused.status).toBe(401);
   });
 
   it("refuses misuse when the app is set up, not on the first request", () => {
