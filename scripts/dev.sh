@@ -3,7 +3,9 @@
 # come through here, so a fresh machine with only Node 20 and npm gets the same setup everywhere.
 #
 #   bash scripts/dev.sh demo                 install, build, start the demo app
-#   bash scripts/dev.sh test                 install, build, lint, typecheck, every test suite
+#   bash scripts/dev.sh test                 install, build, lint, typecheck, every test suite, the
+#                                            library suites on every supported Node, the consumer
+#                                            test (packed tarballs), README support table
 #   bash scripts/dev.sh bench                install, build, every package's benchmark, docs/benchmarks.*
 #   bash scripts/dev.sh fleet                install, build, throwaway PostgreSQL + Redis, the Hono fleet
 #   bash scripts/dev.sh services -- CMD...   start throwaway PostgreSQL + Redis, run CMD, stop them
@@ -190,7 +192,7 @@ start_services() {
 run_tests() {
   local status=0
   mkdir -p .reports
-  rm -f .reports/*.json
+  rm -rf .reports/*.json .reports/runs
 
   log "build, typecheck, lint"
   "${PNPM[@]}" exec turbo run build typecheck lint --output-logs=errors-only || status=1
@@ -208,9 +210,18 @@ run_tests() {
         PLAYWRIGHT_JSON_OUTPUT_NAME="$ROOT/.reports/playwright-$(basename "$(dirname "$cfg")").json" \
           "${PNPM[@]}" exec playwright test --reporter=list,json) || status=1
     done
+
+    log "library suites on every other supported Node (binaries from the npm registry, cached)"
+    node scripts/node-matrix.mjs || status=1
+
+    log "consumer test: the packed tarballs in a fresh app outside the workspace"
+    node scripts/consumer-test.mjs .reports/consumer.json || status=1
   fi
 
   node scripts/test-summary.mjs .reports || status=1
+  # The README's support table is what this run tested; written only from a run that passed.
+  if [ "$status" = 0 ]; then node scripts/support-table.mjs --write >/dev/null; fi
+  log "npm test took $((SECONDS / 60)) min $((SECONDS % 60)) s"
   return "$status"
 }
 

@@ -9,6 +9,7 @@ export default libraryConfig({
     fetch: "src/adapters/fetch.ts",
     hono: "src/adapters/hono.ts",
     testing: "src/testing/index.ts",
+    "testing-conformance": "src/testing/conformance.ts",
   },
   external: ["vitest", "hono", /^node:/],
 });

@@ -75,11 +75,7 @@ export async function signedOutNotice(page: Page) {
 }
 
 /** Signs in through the stand-in identity provider (simulated SSO); back in the app after. */
-export async function providerSignIn(
-  page: Page,
-  user: string,
-  pass = password(user),
-) {
+export async function providerSignIn(page: Page, user: string, pass = password(user)) {
   await open(page, "/");
   await page.getByRole("link", { name: "Sign in with a provider" }).click();
   await page.waitForURL("**/sso/start");

@@ -14,6 +14,7 @@ import {
 } from "./registry.js";
 import { assertSessionDevice } from "./session.js";
 import type { VerifiedProof } from "./verified-proof.js";
+import { type ActionVerifier, createActionVerifier } from "./verify-action.js";
 import {
   createProofVerifier,
   type ProofVerifier,
@@ -31,7 +32,7 @@ export interface DeviceBindingOptions
   crypto?: CryptoBackend;
 }
 
-export interface DeviceBinding extends ProofVerifier, DeviceRegistry {
+export interface DeviceBinding extends ProofVerifier, ActionVerifier, DeviceRegistry {
   /**
    * The guard for API routes: the proof's key must be the one bound to the session at sign-in
    * (`ERR_DEVICE_MISMATCH`), still registered to the user (`ERR_DEVICE_MISMATCH`) and not
@@ -78,16 +79,21 @@ export function createDeviceBindingWith(defaultCrypto: () => CryptoBackend) {
         : undefined);
     if (!replayStore)
       throw new TypeError("give a replayStore, or a store that implements consume()");
-    const verifier = createProofVerifier({
-      ...options,
-      replayStore,
-      crypto: options.crypto ?? defaultCrypto(),
-    });
+    const crypto = options.crypto ?? defaultCrypto();
+    const { parts, ...verifier } = createProofVerifier({ ...options, replayStore, crypto });
     const registry = createRegistry({ ...options, store });
     const emit = eventEmitter(options.onEvent);
+    const actions = createActionVerifier({
+      parts,
+      crypto,
+      replayStore,
+      registry,
+      onEvent: options.onEvent,
+    });
 
     return {
       ...verifier,
+      ...actions,
       ...registry,
       async requireDevice(userId, proof, sessionJkt) {
         assertSessionDevice(proof, sessionJkt);

@@ -22,6 +22,11 @@ export const MIGRATIONS: readonly string[] = [
      expires_at_ms INTEGER NOT NULL
    ) WITHOUT ROWID;
    CREATE INDEX devicebound_replay_by_expiry ON devicebound_replay (expires_at_ms);`,
+  // 2: the all-users views: recognize (by key), and the administrators' keyset pages, in
+  // (created_at_ms, id) order, unfiltered or by status (by user uses devicebound_devices_by_user).
+  `CREATE INDEX devicebound_devices_by_jkt ON devicebound_devices (jkt, created_at_ms, id);
+   CREATE INDEX devicebound_devices_by_created ON devicebound_devices (created_at_ms, id);
+   CREATE INDEX devicebound_devices_by_status ON devicebound_devices (status, created_at_ms, id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

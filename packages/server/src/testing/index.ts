@@ -1,8 +1,11 @@
-// @devicebound/server/testing: the storage conformance suite every adapter runs, and a
-// software device that signs proofs, for testing routes without a browser.
+// @devicebound/server/testing: a software device that signs proofs, for testing routes without a
+// browser, and the store benchmark. Needs no test runner: the vitest conformance suite is
+// @devicebound/server/testing/conformance.
 
 export {
+  benchmarkListAll,
   benchmarkStore,
+  type ListAllBenchmarkOptions,
   runStoreBenchmark,
   type StoreBenchmarkOptions,
   type StoreBenchmarkReport,
@@ -10,8 +13,8 @@ export {
 } from "./benchmark.js";
 export { lastJsonLine, type NodeChild, raceNodeScripts, spawnNodeScript } from "./child-process.js";
 export {
-  type ConformanceOptions,
-  makeDeviceRecord,
-  runStoreConformanceSuite,
-} from "./conformance.js";
-export { createTestDevice, type TestDevice, type TestProofInput } from "./test-device.js";
+  createTestDevice,
+  type TestActionInput,
+  type TestDevice,
+  type TestProofInput,
+} from "./test-device.js";
