@@ -117,6 +117,16 @@ describe("DeviceProvider in Chromium", () => {
     await page.close();
   });
 
+  it("signAction signs with the provider's key, and the server's verifyAction accepts it", async () => {
+    const { page } = await open();
+    const { jkt } = await settled(page);
+    expect(await page.evaluate(() => window.probe?.pay('{"to":"bob","amount":5}'))).toEqual({
+      status: 200,
+      jkt,
+    });
+    await page.close();
+  });
+
   it("forgetDevice gives a new key, and the page shows it", async () => {
     const { page } = await open();
     const first = await settled(page);

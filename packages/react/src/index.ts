@@ -9,6 +9,8 @@ import {
   type DeviceKeyStatus,
   type FetchWithDeviceOptions,
   isDeviceBindingError,
+  type SignActionOptions,
+  signAction,
 } from "@devicebound/browser";
 import {
   createContext,
@@ -43,6 +45,8 @@ export interface DeviceState {
   fetch: DeviceFetch["fetchWithDevice"];
   /** Deletes the key and loads a new one: the server then sees a new device. */
   forgetDevice(): Promise<void>;
+  /** A single-use action token signed by this device's key (see `signAction` of the browser package). */
+  signAction(action: string, options?: Omit<SignActionOptions, "device">): Promise<string>;
 }
 
 export interface DeviceProviderProps extends FetchWithDeviceOptions {
@@ -106,9 +110,14 @@ export function DeviceProvider({ children, ...options }: DeviceProviderProps) {
     setState(PENDING);
     await load();
   }, [device, load]);
+  const sign = useCallback(
+    (action: string, signOptions: Omit<SignActionOptions, "device"> = {}) =>
+      signAction(action, { ...signOptions, device }),
+    [device],
+  );
   const value = useMemo<DeviceState>(
-    () => ({ ...state, fetch: device.fetchWithDevice, forgetDevice }),
-    [state, device, forgetDevice],
+    () => ({ ...state, fetch: device.fetchWithDevice, forgetDevice, signAction: sign }),
+    [state, device, forgetDevice, sign],
   );
   return createElement(DeviceContext.Provider, { value }, children);
 }

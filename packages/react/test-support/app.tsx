@@ -8,6 +8,7 @@ declare global {
     probe?: {
       me(): Promise<{ status: number; jkt: string | null }>;
       forget(): Promise<void>;
+      pay(data: string): Promise<{ status: number; jkt: string | null }>;
     };
   }
 }
@@ -22,6 +23,15 @@ function Probe() {
         return { status: response.status, jkt: body.jkt ?? null };
       },
       forget: device.forgetDevice,
+      async pay(data) {
+        const token = await device.signAction("pay", { data });
+        const response = await device.fetch("/api/pay", {
+          method: "POST",
+          body: JSON.stringify({ token, data }),
+        });
+        const body = (await response.json()) as { jkt?: string };
+        return { status: response.status, jkt: body.jkt ?? null };
+      },
     };
   }, [device]);
   return (

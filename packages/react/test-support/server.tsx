@@ -28,6 +28,7 @@ export async function servePage(): Promise<PageServer> {
   });
   const js = bundle.outputFiles[0]?.text ?? "";
   let glue!: ReturnType<typeof nodeDeviceBinding>;
+  let binding!: ReturnType<typeof createDeviceBinding>;
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname === "/app.js") {
@@ -42,6 +43,24 @@ export async function servePage(): Promise<PageServer> {
       } catch (error) {
         await glue.sendError(req, res, error);
       }
+    } else if (url.pathname === "/api/pay") {
+      try {
+        const proof = await glue.verify(req);
+        await binding.register("alice", proof);
+        let text = "";
+        for await (const chunk of req) text += chunk;
+        const { token, data } = JSON.parse(text) as { token: string; data: string };
+        const verified = await binding.verifyAction(token, {
+          action: "pay",
+          userId: "alice",
+          data,
+          ...glue.context(req),
+        });
+        res.writeHead(200, { "Content-Type": "application/json" });
+        res.end(JSON.stringify({ jkt: verified.jkt }));
+      } catch (error) {
+        await glue.sendError(req, res, error);
+      }
     } else {
       const markup = renderToString(<App db={url.searchParams.get("db") ?? "devicebound"} />);
       res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
@@ -52,7 +71,7 @@ export async function servePage(): Promise<PageServer> {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const binding = createDeviceBinding({
+  binding = createDeviceBinding({
     secret: "react-page-secret-0123456789-abcdef-0123",
     store: memoryStore(),
     publicOrigin: origin,
