@@ -13,8 +13,21 @@ export {
 } from "@devicebound/wire";
 export type { ChallengeContext, ChallengeSecret } from "./challenge.js";
 export type { CryptoBackend, SignatureAlgorithm } from "./crypto-backend.js";
+export type {
+  Dbsc,
+  DbscEndReason,
+  DbscOptions,
+  DbscScopeRule,
+  StartedDbscSession,
+  Tier,
+} from "./dbsc.js";
 export type { DeviceBinding, DeviceBindingOptions } from "./device-binding.js";
 export type {
+  DbscPublicJwk,
+  DbscSession,
+  DbscSessionPatch,
+  DbscSessionStatus,
+  DbscSessionStore,
   Device,
   DeviceLimit,
   DeviceMetadata,

@@ -36,6 +36,9 @@ export function errorAnswer(code: DeviceBindingErrorCode): ErrorAnswer {
   }
   const statuses: Partial<Record<DeviceBindingErrorCode, number>> = {
     ERR_DEVICE_BLOCKED: 403,
+    ERR_DBSC_COOKIE_MISSING: 403,
+    ERR_DBSC_COOKIE_INVALID: 403,
+    ERR_DBSC_REQUIRED: 403,
     ERR_DEVICE_NOT_FOUND: 404,
     ERR_DEVICE_LIMIT: 409,
     ERR_STORE_UNAVAILABLE: 503,

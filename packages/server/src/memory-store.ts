@@ -1,6 +1,8 @@
 // The in-memory store: devices and replay keys in Maps. For tests, demos and single-process
 // apps; every operation is synchronous inside, so each one is atomic.
 import type {
+  DbscSession,
+  DbscSessionStore,
   Device,
   DeviceLimit,
   DevicePatch,
@@ -14,7 +16,7 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-export type MemoryStore = DeviceStore & ReplayStore & { close(): Promise<void> };
+export type MemoryStore = DeviceStore & ReplayStore & DbscSessionStore & { close(): Promise<void> };
 
 const SWEEP_EVERY = 1024;
 
@@ -36,6 +38,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const now = options.now ?? Date.now;
   const users = new Map<string, Map<string, Device>>();
   const replay = new Map<string, number>();
+  const dbscSessions = new Map<string, DbscSession>();
   let consumes = 0;
 
   const copy = (device: Device): Device => structuredClone(device);
@@ -115,9 +118,55 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return true;
     },
 
+    // ---- DBSC sessions ----
+    async insertDbscSession(session) {
+      const existing = dbscSessions.get(session.id);
+      if (existing && existing.expiresAt.getTime() > now()) return false;
+      dbscSessions.set(session.id, structuredClone(session));
+      return true;
+    },
+
+    async getDbscSession(sessionId) {
+      const session = dbscSessions.get(sessionId);
+      if (!session) return null;
+      if (session.expiresAt.getTime() <= now()) {
+        dbscSessions.delete(sessionId);
+        return null;
+      }
+      return structuredClone(session);
+    },
+
+    async updateDbscSession(sessionId, expectedVersion, patch) {
+      const session = dbscSessions.get(sessionId);
+      if (!session || session.expiresAt.getTime() <= now() || session.version !== expectedVersion)
+        return null;
+      const next: DbscSession = { ...session, version: session.version + 1 };
+      for (const [key, value] of Object.entries(patch)) {
+        if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
+      }
+      dbscSessions.set(sessionId, structuredClone(next));
+      return structuredClone(next);
+    },
+
+    async listDbscSessions(userId, deviceId) {
+      const nowMs = now();
+      return [...dbscSessions.values()]
+        .filter(
+          (s) => s.userId === userId && s.deviceId === deviceId && s.expiresAt.getTime() > nowMs,
+        )
+        .sort(
+          (a, b) =>
+            a.createdAt.getTime() - b.createdAt.getTime() ||
+            (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+        )
+        .map((s) => structuredClone(s));
+    },
+    // ---- end DBSC sessions ----
+
     async close() {
       users.clear();
       replay.clear();
+      dbscSessions.clear();
     },
   };
 }

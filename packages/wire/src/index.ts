@@ -10,6 +10,12 @@ export {
 } from "./errors.js";
 export {
   type ChallengeJSON,
+  DBSC_CHALLENGE_HEADERS,
+  DBSC_JWT_TYP,
+  DBSC_REGISTRATION_HEADERS,
+  DBSC_RESPONSE_HEADERS,
+  DBSC_SESSION_ID_HEADERS,
+  type DbscAlgorithm,
   DPOP_HEADER,
   DPOP_JWT_TYP,
   DPOP_NONCE_HEADER,

@@ -1,6 +1,7 @@
 // @devicebound/server/fastify: preHandler hooks and replies for Fastify.
 import type { ChallengeContext } from "../challenge.js";
 import type { DeviceBinding } from "../device-binding.js";
+import type { Device } from "../device-store.js";
 import { challengeHeaders } from "../http.js";
 import type { VerifyRequestOptions } from "../verify-proof.js";
 import {
@@ -13,6 +14,7 @@ import {
   guard,
   type PlainRequest,
   requirePublicOrigin,
+  responseParts,
   type SessionLookup,
   trustedHops,
   verifyPlain,
@@ -40,7 +42,7 @@ export interface FastifyRequestLike {
 }
 export interface FastifyReplyLike {
   code(status: number): FastifyReplyLike;
-  headers(values: Record<string, string>): FastifyReplyLike;
+  headers(values: Record<string, string | string[]>): FastifyReplyLike;
   send(body?: unknown): unknown;
 }
 
@@ -91,8 +93,39 @@ export function fastifyDeviceBinding(binding: DeviceBinding, options: AdapterOpt
       };
     },
     /**
+     * At sign-in: offers a DBSC session for `device` (registration headers on `reply`) and
+     * resolves its id, for the app's session (`dbscSessionId`).
+     */
+    async startDbsc(
+      request: FastifyRequestLike,
+      reply: FastifyReplyLike,
+      input: { userId: string; device: Device },
+    ): Promise<string> {
+      const started = await binding.dbsc.startSession(input, context(request));
+      reply.headers(started.headers);
+      return started.sessionId;
+    },
+    /** The DBSC registration route: `fastify.post(binding.dbsc.registrationPath, glue.dbscRegistration())`. */
+    dbscRegistration() {
+      return async (request: FastifyRequestLike, reply: FastifyReplyLike) => {
+        const { status, headers, body } = await responseParts(
+          await binding.dbsc.handleRegistration(plain(request), context(request)),
+        );
+        return reply.code(status).headers(headers).send(body);
+      };
+    },
+    /** The DBSC refresh route: `fastify.post(binding.dbsc.refreshPath, glue.dbscRefresh())`. */
+    dbscRefresh() {
+      return async (request: FastifyRequestLike, reply: FastifyReplyLike) => {
+        const { status, headers, body } = await responseParts(
+          await binding.dbsc.handleRefresh(plain(request), context(request)),
+        );
+        return reply.code(status).headers(headers).send(body);
+      };
+    },
+    /**
      * A preHandler hook; sets `request.devicebound = { sessionStatus, proof, device, session,
-     * newDeviceDetected }`. `options` as for the Express adapter.
+     * newDeviceDetected, tier }`. `options` as for the Express adapter.
      */
     requireDevice(
       getSession: SessionLookup<FastifyRequestLike>,

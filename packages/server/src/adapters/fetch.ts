@@ -2,6 +2,7 @@
 // Remix, workers, Deno, Bun).
 import type { ChallengeContext } from "../challenge.js";
 import type { DeviceBinding } from "../device-binding.js";
+import type { Device } from "../device-store.js";
 import { challengeHeaders, withChallenge } from "../http.js";
 import type { VerifyRequestOptions } from "../verify-proof.js";
 import {
@@ -86,8 +87,20 @@ export function fetchDeviceBinding(binding: DeviceBinding, options: FetchAdapter
       });
     },
     /**
+     * At sign-in: offers a DBSC session for `device`. Resolves its id (for the app's session,
+     * `dbscSessionId`) and the registration headers to add to the sign-in response.
+     */
+    startDbsc(request: Request, input: { userId: string; device: Device }) {
+      return binding.dbsc.startSession(input, context(request));
+    },
+    /** The DBSC registration route (POST `binding.dbsc.registrationPath`). */
+    dbscRegistration: (request: Request) =>
+      binding.dbsc.handleRegistration(request, context(request)),
+    /** The DBSC refresh route (POST `binding.dbsc.refreshPath`). */
+    dbscRefresh: (request: Request) => binding.dbsc.handleRefresh(request, context(request)),
+    /**
      * The API guard: resolves `{ ok: true, sessionStatus, proof, device, session,
-     * newDeviceDetected }`, or `{ ok: false, response }` with the answer to send. `options` as
+     * newDeviceDetected, tier }`, or `{ ok: false, response }` with the answer to send. `options` as
      * for the Express adapter.
      */
     async requireDevice<O extends GuardOptions<Request> = Record<never, never>>(

@@ -11,6 +11,7 @@ export {
 export { lastJsonLine, type NodeChild, raceNodeScripts, spawnNodeScript } from "./child-process.js";
 export {
   type ConformanceOptions,
+  makeDbscSessionRecord,
   makeDeviceRecord,
   runStoreConformanceSuite,
 } from "./conformance.js";
