@@ -528,7 +528,7 @@ export function createDbsc(options: DbscOptions | undefined, deps: DbscDependenc
           });
         }
         session = await sessions.getDbscSession(challenge.id);
-        if (!session || session.status !== "pending") {
+        if (session?.status !== "pending") {
           const known = session;
           session = null;
           fail(
@@ -564,7 +564,7 @@ export function createDbsc(options: DbscOptions | undefined, deps: DbscDependenc
       if (sessionId === null || !SESSION_ID.test(sessionId))
         return json({ error: "ERR_DBSC_INVALID", message: "No DBSC session id" }, 400);
       let session = await sessions.getDbscSession(sessionId);
-      if (!session || session.status !== "active") return terminated(sessionId);
+      if (session?.status !== "active") return terminated(sessionId);
       if (!(await deviceStillActive(session))) return terminated(sessionId);
       const retry = async () =>
         new Response(null, {
@@ -606,7 +606,7 @@ export function createDbsc(options: DbscOptions | undefined, deps: DbscDependenc
           }
           // Another refresh (another tab, another server) won: go on from what it wrote.
           session = await sessions.getDbscSession(sessionId);
-          if (!session || session.status !== "active") return terminated(sessionId);
+          if (session?.status !== "active") return terminated(sessionId);
         }
         throw new DeviceBindingError(
           "ERR_STORE_UNAVAILABLE",

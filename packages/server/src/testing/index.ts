@@ -15,4 +15,13 @@ export {
   makeDeviceRecord,
   runStoreConformanceSuite,
 } from "./conformance.js";
+export {
+  createTestDbscClient,
+  type DbscHeaderGeneration,
+  parseRegistrationHeader,
+  type Send,
+  type TestDbscClient,
+  type TestDbscClientOptions,
+  type TestDbscRegistration,
+} from "./dbsc-client.js";
 export { createTestDevice, type TestDevice, type TestProofInput } from "./test-device.js";
