@@ -4,12 +4,14 @@ import { join } from "node:path";
 import {
   createTestDevice,
   lastJsonLine,
+  makeDbscSessionRecord,
   makeDeviceRecord,
   runStoreConformanceSuite,
   spawnNodeScript,
 } from "@devicebound/server/testing";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
+import { MIGRATIONS } from "./schema.js";
 import { sqliteStore } from "./sqlite-store.js";
 
 const dir = mkdtempSync(join(tmpdir(), "devicebound-sqlite-"));
@@ -44,8 +46,25 @@ describe("sqliteStore", () => {
     const store = sqliteStore({ filename: freshFile() });
     expect(store.database.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(store.database.prepare("SELECT version FROM devicebound_schema").get()).toEqual({
-      version: 1,
+      version: 2,
     });
+    await store.close();
+  });
+
+  it("upgrades a version 1 database in place, keeping its devices, and adds DBSC sessions", async () => {
+    const filename = freshFile();
+    const old = new Database(filename);
+    old.exec("CREATE TABLE devicebound_schema (version INTEGER NOT NULL)");
+    old.exec(MIGRATIONS[0] as string);
+    old.exec("INSERT INTO devicebound_schema VALUES (1)");
+    old.close();
+    const store = sqliteStore({ filename });
+    expect(store.database.prepare("SELECT version FROM devicebound_schema").get()).toEqual({
+      version: 2,
+    });
+    const session = makeDbscSessionRecord();
+    expect(await store.insertDbscSession(session)).toBe(true);
+    expect(await store.getDbscSession(session.id)).toEqual(session);
     await store.close();
   });
 
