@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import {
+  makeDbscSessionRecord,
   makeDeviceRecord,
   raceNodeScripts,
   runStoreConformanceSuite,
@@ -66,6 +68,19 @@ describe("postgresStore", () => {
     await store.close();
   });
 
+  it("upgrades a version 1 schema in place, keeping its devices, and adds DBSC sessions", async () => {
+    const schema = freshSchema();
+    const v1 = readFileSync(new URL("../sql/001_init.sql", import.meta.url), "utf8");
+    await admin.query(v1.replaceAll(":schema", `"${schema}"`));
+    const store = postgresStore({ connectionString: url, schema });
+    const session = makeDbscSessionRecord();
+    expect(await store.insertDbscSession(session)).toBe(true);
+    expect(await store.getDbscSession(session.id)).toEqual(session);
+    const { rows } = await admin.query(`SELECT version FROM "${schema}".devicebound_schema`);
+    expect(rows).toEqual([{ version: 2 }]);
+    await store.close();
+  });
+
   it("migrates concurrently, records its version, and refuses a newer schema", async () => {
     const schema = freshSchema();
     await Promise.all([
@@ -74,7 +89,7 @@ describe("postgresStore", () => {
       migrate(admin, { schema }),
     ]);
     const { rows } = await admin.query(`SELECT version FROM "${schema}".devicebound_schema`);
-    expect(rows).toEqual([{ version: 1 }]);
+    expect(rows).toEqual([{ version: 2 }]);
     await admin.query(`UPDATE "${schema}".devicebound_schema SET version = 99`);
     const store = postgresStore({ connectionString: url, schema });
     await expect(store.listDevices("u")).rejects.toMatchObject({ code: "ERR_STORE_CORRUPT" });
