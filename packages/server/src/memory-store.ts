@@ -39,6 +39,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const users = new Map<string, Map<string, Device>>();
   const replay = new Map<string, number>();
   const dbscSessions = new Map<string, DbscSession>();
+  let dbscInserts = 0;
   let consumes = 0;
 
   const copy = (device: Device): Device => structuredClone(device);
@@ -120,6 +121,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     // ---- DBSC sessions ----
     async insertDbscSession(session) {
+      // Browsers without DBSC leave pending sessions behind: sweep them as replay keys are swept.
+      if (++dbscInserts % SWEEP_EVERY === 0) {
+        const nowMs = now();
+        for (const [id, s] of dbscSessions)
+          if (s.expiresAt.getTime() <= nowMs) dbscSessions.delete(id);
+      }
       const existing = dbscSessions.get(session.id);
       if (existing && existing.expiresAt.getTime() > now()) return false;
       dbscSessions.set(session.id, structuredClone(session));
