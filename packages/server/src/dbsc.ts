@@ -26,6 +26,7 @@ import type {
 import type { DeviceEvent } from "./events.js";
 import { readPublicJwk, readRsaPublicJwk } from "./jwk.js";
 import type { DeviceRegistry } from "./registry.js";
+import { consumeKey } from "./replay.js";
 import { parseStrictJsonObject } from "./strict-json.js";
 import type { HeadersLike, RequestLike } from "./verify-proof.js";
 
@@ -446,21 +447,10 @@ export function createDbsc(options: DbscOptions | undefined, deps: DbscDependenc
     if (!valid) fail("The DBSC JWT's signature does not verify");
   }
 
-  /** Records a challenge as used; false when it already was. */
-  async function consume(challengeId: string, expiresAtSeconds: number): Promise<boolean> {
-    try {
-      return (
-        (await replayStore.consume(`dbsc:${challengeId}`, (expiresAtSeconds + 60) * 1000)) === true
-      );
-    } catch (cause) {
-      if (isDeviceBindingError(cause, "ERR_STORE_UNAVAILABLE")) throw cause;
-      throw new DeviceBindingError(
-        "ERR_STORE_UNAVAILABLE",
-        "The replay store could not be reached",
-        { cause },
-      );
-    }
-  }
+  /** Records a challenge as used; false when it already was. Kept a minute past the challenge's
+   * expiry, for servers of a fleet whose clocks lag. */
+  const consume = (challengeId: string, expiresAtSeconds: number) =>
+    consumeKey(replayStore, `dbsc:${challengeId}`, (expiresAtSeconds + 60) * 1000);
 
   return {
     enabled,

@@ -22,6 +22,7 @@ import { type CryptoBackend, LruCache, type SignatureAlgorithm } from "./crypto-
 import type { PublicJwk, ReplayStore } from "./device-store.js";
 import type { DeviceEventHandler } from "./events.js";
 import { readPublicJwk, thumbprint } from "./jwk.js";
+import { consumeKey } from "./replay.js";
 import { parseStrictJsonObject } from "./strict-json.js";
 import type { VerifiedProof } from "./verified-proof.js";
 
@@ -445,18 +446,7 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
     code: "ERR_PROOF_REPLAYED" | "ERR_CHALLENGE_USED",
     message: string,
   ) {
-    let fresh: boolean;
-    try {
-      fresh = await replayStore.consume(key, Math.ceil(expiresAtMs));
-    } catch (cause) {
-      if (isDeviceBindingError(cause, "ERR_STORE_UNAVAILABLE")) throw cause;
-      throw new DeviceBindingError(
-        "ERR_STORE_UNAVAILABLE",
-        "The replay store could not be reached",
-        { cause },
-      );
-    }
-    if (fresh !== true) fail(code, message);
+    if (!(await consumeKey(replayStore, key, expiresAtMs))) fail(code, message);
   }
 
   function checkOptions(opts: VerifyProofOptions): URL {
