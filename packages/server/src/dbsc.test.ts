@@ -5,7 +5,7 @@ import { fetchDeviceBinding } from "./adapters/fetch.js";
 import type { DeviceSession } from "./adapters/guard.js";
 import type { DbscOptions } from "./dbsc.js";
 import type { DeviceEvent } from "./events.js";
-import { createDeviceBinding, memoryStore } from "./index.node.js";
+import { createDeviceBinding, DeviceBindingError, memoryStore } from "./index.node.js";
 import { createTestDbscClient, parseRegistrationHeader } from "./testing/dbsc-client.js";
 import { createTestDevice, type TestDevice } from "./testing/test-device.js";
 
@@ -394,8 +394,57 @@ describe("DBSC tier in the guard", () => {
       "ERR_DBSC_COOKIE_INVALID",
     );
     expect(await codeOf(await api(`${cookie}; ${cookie}`))).toBe("ERR_DBSC_COOKIE_INVALID");
-    session.dbscSessionId = "another-session";
-    expect(await codeOf(await api(cookie))).toBe("ERR_DBSC_COOKIE_INVALID");
+  });
+
+  it("takes another session's cookie of this device as no cookie, as after a sign-in again", async () => {
+    const { send, started, api, session, glue, record } = await setup();
+    const client = await createTestDbscClient();
+    await client.register(send, new Headers(started.headers), ORIGIN);
+    const next = await glue.startDbsc(new Request(`${ORIGIN}/login`), {
+      userId: "alice",
+      device: record,
+    });
+    session.dbscSessionId = next.sessionId;
+    // The new session is pending: the old cookie neither grants dbsc nor locks the user out.
+    expect(await api(client.cookie)).toMatchObject({ ok: true, tier: "dpop" });
+    // Once the new session has its own key, the old cookie is as good as none.
+    const second = await createTestDbscClient();
+    await second.register(send, new Headers(next.headers), ORIGIN);
+    expect(await codeOf(await api(client.cookie))).toBe("ERR_DBSC_COOKIE_MISSING");
+    expect(await api(second.cookie)).toMatchObject({ ok: true, tier: "dbsc" });
+  });
+
+  it("answers a store outage on its endpoints with a typed 503, never a rejection", async () => {
+    const store = memoryStore();
+    const binding = createDeviceBinding({
+      secret: SECRET,
+      store,
+      publicOrigin: ORIGIN,
+      dbsc: {},
+      dbscStore: {
+        ...store,
+        getDbscSession: () =>
+          Promise.reject(new DeviceBindingError("ERR_STORE_UNAVAILABLE", "down")),
+      },
+    });
+    const response = await binding.dbsc.handleRefresh(
+      new Request(`${ORIGIN}/.devicebound/dbsc/refresh`, {
+        method: "POST",
+        headers: { "Sec-Secure-Session-Id": "abc" },
+      }),
+    );
+    expect(response.status).toBe(503);
+    expect(((await response.json()) as { error: string }).error).toBe("ERR_STORE_UNAVAILABLE");
+    const twice = await binding.dbsc.handleRefresh(
+      new Request(`${ORIGIN}/.devicebound/dbsc/refresh`, {
+        method: "POST",
+        headers: [
+          ["Sec-Secure-Session-Id", "abc"],
+          ["Sec-Secure-Session-Id", "def"],
+        ],
+      }),
+    );
+    expect(twice.status).toBe(400);
   });
 
   it("refuses another device's cookie: a cookie is valid only with its own device's proof", async () => {

@@ -24,6 +24,7 @@ import type {
   ReplayStore,
 } from "./device-store.js";
 import type { DeviceEvent } from "./events.js";
+import { errorResponse } from "./http.js";
 import { readPublicJwk, readRsaPublicJwk } from "./jwk.js";
 import type { DeviceRegistry } from "./registry.js";
 import { consumeKey } from "./replay.js";
@@ -112,10 +113,11 @@ export interface Dbsc {
   /** A `Set-Cookie` value that removes the bound cookie (for a sign-out answer). */
   clearCookie(): string;
   /**
-   * The tier of a request already verified for `device`: `dbsc` when it carries a valid bound
+   * The tier of a request already verified for `device`: `dbsc` when it carries a live bound
    * cookie of this user, device (and session, when given); `dpop` otherwise. Throws
-   * `ERR_DBSC_COOKIE_INVALID` for a forged, foreign or mismatched cookie, and
-   * `ERR_DBSC_COOKIE_MISSING` (see `onMissingCookie`) for a registered session without it.
+   * `ERR_DBSC_COOKIE_INVALID` for a forged cookie, one of another device or user, or two, and
+   * `ERR_DBSC_COOKIE_MISSING` (see `onMissingCookie`) when the session registered a key and the
+   * request has no live cookie of it (an expired one, or another session's, counts as none).
    */
   tierOf(
     headers: HeadersLike,
@@ -452,6 +454,122 @@ export function createDbsc(options: DbscOptions | undefined, deps: DbscDependenc
   const consume = (challengeId: string, expiresAtSeconds: number) =>
     consumeKey(replayStore, `dbsc:${challengeId}`, (expiresAtSeconds + 60) * 1000);
 
+  /** Store outages and malformed requests as a typed error answer, never a rejection. */
+  async function answerErrors(run: () => Promise<Response>): Promise<Response> {
+    try {
+      return await run();
+    } catch (error) {
+      if (!isDeviceBindingError(error)) throw error;
+      return errorResponse(error);
+    }
+  }
+
+  async function register(request: RequestLike, context: ChallengeContext): Promise<Response> {
+    let session: DbscSession | null = null;
+    try {
+      const token = readHeader(request.headers, DBSC_RESPONSE_HEADERS);
+      if (token === null) fail("No Secure-Session-Response header");
+      const jwt = parseJwt(token, algorithms);
+      // Chromium 156 puts the key in the header's jwk; earlier drafts sent it as the `key` claim.
+      const { jwk, canonical } = readKey(jwt.alg, jwt.header.jwk ?? jwt.claims.key);
+      const { jti } = jwt.claims;
+      if (typeof jti !== "string") fail("jti must be the registration challenge");
+      let challenge: Awaited<ReturnType<ChallengeIssuer["verify"]>>;
+      try {
+        challenge = await challenges.verify(jti, context, now());
+      } catch (cause) {
+        throw new DeviceBindingError("ERR_DBSC_INVALID", "jti is not a live challenge of ours", {
+          cause,
+          details: { reason: isDeviceBindingError(cause) ? cause.code : "invalid" },
+        });
+      }
+      session = await sessions.getDbscSession(challenge.id);
+      if (session?.status !== "pending") {
+        const known = session;
+        session = null;
+        fail(known ? "This DBSC session was already registered or ended" : "No such DBSC session");
+      }
+      await verifySignature(jwt, jwk, canonical);
+      if (!(await consume(challenge.id, challenge.expiresAtSeconds)))
+        fail("This registration challenge was already used");
+      if (!(await deviceStillActive(session))) return terminated(session.id);
+      const registered = await sessions.updateDbscSession(session.id, session.version, {
+        status: "active",
+        alg: jwt.alg,
+        publicJwk: jwk,
+        refreshedAt: new Date(now()),
+        expiresAt: new Date(now() + idleSeconds * 1000),
+      });
+      if (!registered) fail("The DBSC session changed during registration");
+      emit({ type: "dbscSessionStarted", session: registered });
+      return answer(registered, context);
+    } catch (error) {
+      if (!isDeviceBindingError(error, "ERR_DBSC_INVALID")) throw error;
+      reportFailure(error);
+      // A registration that names a live pending session but fails ends that session.
+      if (session) await end(session, "invalid-registration");
+      return terminated(session?.id ?? null);
+    }
+  }
+
+  async function refresh(request: RequestLike, context: ChallengeContext): Promise<Response> {
+    const sessionId = readHeader(request.headers, DBSC_SESSION_ID_HEADERS);
+    if (sessionId === null || !SESSION_ID.test(sessionId))
+      return json({ error: "ERR_DBSC_INVALID", message: "No DBSC session id" }, 400);
+    let session = await sessions.getDbscSession(sessionId);
+    if (session?.status !== "active") return terminated(sessionId);
+    if (!(await deviceStillActive(session))) return terminated(sessionId);
+    const retry = async () =>
+      new Response(null, {
+        status: 403,
+        headers: [["Cache-Control", "no-store"], ...(await challengeHeaders(sessionId, context))],
+      });
+    try {
+      const token = readHeader(request.headers, DBSC_RESPONSE_HEADERS);
+      if (token === null) return await retry();
+      const jwt = parseJwt(token, algorithms);
+      if (jwt.alg !== session.alg) fail("alg differs from the session's key");
+      const registered = session.publicJwk as DbscPublicJwk;
+      const canonical = canonicalOf(registered);
+      // Refresh JWTs carry no key; one that does must name the registered key.
+      if (jwt.header.jwk !== undefined && readKey(jwt.alg, jwt.header.jwk).canonical !== canonical)
+        fail("The refresh JWT names another key");
+      const { jti } = jwt.claims;
+      if (typeof jti !== "string") fail("jti must be a challenge");
+      let challenge: Awaited<ReturnType<ChallengeIssuer["verify"]>>;
+      try {
+        challenge = await challenges.verify(jti, context, now());
+      } catch {
+        // A stale or foreign challenge (an early refresh with an old cached one): a fresh one.
+        return await retry();
+      }
+      await verifySignature(jwt, registered, canonical);
+      if (!(await consume(challenge.id, challenge.expiresAtSeconds))) return await retry();
+      for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+        const refreshed = await sessions.updateDbscSession(sessionId, session.version, {
+          refreshedAt: new Date(now()),
+          expiresAt: new Date(now() + idleSeconds * 1000),
+        });
+        if (refreshed) {
+          emit({ type: "dbscSessionRefreshed", session: refreshed });
+          return await answer(refreshed, context);
+        }
+        // Another refresh (another tab, another server) won: go on from what it wrote.
+        session = await sessions.getDbscSession(sessionId);
+        if (session?.status !== "active") return terminated(sessionId);
+      }
+      throw new DeviceBindingError(
+        "ERR_STORE_UNAVAILABLE",
+        "The DBSC session kept changing during refresh",
+      );
+    } catch (error) {
+      if (!isDeviceBindingError(error, "ERR_DBSC_INVALID")) throw error;
+      reportFailure(error);
+      // The session is not ended: whoever knows its id could otherwise end it with garbage.
+      return json({ error: error.code, message: error.message }, 401);
+    }
+  }
+
   return {
     enabled,
     registrationPath,
@@ -499,115 +617,12 @@ export function createDbsc(options: DbscOptions | undefined, deps: DbscDependenc
 
     async handleRegistration(request, context = {}) {
       requireEnabled();
-      let session: DbscSession | null = null;
-      try {
-        const token = readHeader(request.headers, DBSC_RESPONSE_HEADERS);
-        if (token === null) fail("No Secure-Session-Response header");
-        const jwt = parseJwt(token, algorithms);
-        // Chromium 156 puts the key in the header's jwk; earlier drafts sent it as the `key` claim.
-        const { jwk, canonical } = readKey(jwt.alg, jwt.header.jwk ?? jwt.claims.key);
-        const { jti } = jwt.claims;
-        if (typeof jti !== "string") fail("jti must be the registration challenge");
-        let challenge: Awaited<ReturnType<ChallengeIssuer["verify"]>>;
-        try {
-          challenge = await challenges.verify(jti, context, now());
-        } catch (cause) {
-          throw new DeviceBindingError("ERR_DBSC_INVALID", "jti is not a live challenge of ours", {
-            cause,
-            details: { reason: isDeviceBindingError(cause) ? cause.code : "invalid" },
-          });
-        }
-        session = await sessions.getDbscSession(challenge.id);
-        if (session?.status !== "pending") {
-          const known = session;
-          session = null;
-          fail(
-            known ? "This DBSC session was already registered or ended" : "No such DBSC session",
-          );
-        }
-        await verifySignature(jwt, jwk, canonical);
-        if (!(await consume(challenge.id, challenge.expiresAtSeconds)))
-          fail("This registration challenge was already used");
-        if (!(await deviceStillActive(session))) return terminated(session.id);
-        const registered = await sessions.updateDbscSession(session.id, session.version, {
-          status: "active",
-          alg: jwt.alg,
-          publicJwk: jwk,
-          refreshedAt: new Date(now()),
-          expiresAt: new Date(now() + idleSeconds * 1000),
-        });
-        if (!registered) fail("The DBSC session changed during registration");
-        emit({ type: "dbscSessionStarted", session: registered });
-        return answer(registered, context);
-      } catch (error) {
-        if (!isDeviceBindingError(error, "ERR_DBSC_INVALID")) throw error;
-        reportFailure(error);
-        // A registration that names a live pending session but fails ends that session.
-        if (session) await end(session, "invalid-registration");
-        return terminated(session?.id ?? null);
-      }
+      return answerErrors(() => register(request, context));
     },
 
     async handleRefresh(request, context = {}) {
       requireEnabled();
-      const sessionId = readHeader(request.headers, DBSC_SESSION_ID_HEADERS);
-      if (sessionId === null || !SESSION_ID.test(sessionId))
-        return json({ error: "ERR_DBSC_INVALID", message: "No DBSC session id" }, 400);
-      let session = await sessions.getDbscSession(sessionId);
-      if (session?.status !== "active") return terminated(sessionId);
-      if (!(await deviceStillActive(session))) return terminated(sessionId);
-      const retry = async () =>
-        new Response(null, {
-          status: 403,
-          headers: [["Cache-Control", "no-store"], ...(await challengeHeaders(sessionId, context))],
-        });
-      try {
-        const token = readHeader(request.headers, DBSC_RESPONSE_HEADERS);
-        if (token === null) return await retry();
-        const jwt = parseJwt(token, algorithms);
-        if (jwt.alg !== session.alg) fail("alg differs from the session's key");
-        const registered = session.publicJwk as DbscPublicJwk;
-        const canonical = canonicalOf(registered);
-        // Refresh JWTs carry no key; one that does must name the registered key.
-        if (
-          jwt.header.jwk !== undefined &&
-          readKey(jwt.alg, jwt.header.jwk).canonical !== canonical
-        )
-          fail("The refresh JWT names another key");
-        const { jti } = jwt.claims;
-        if (typeof jti !== "string") fail("jti must be a challenge");
-        let challenge: Awaited<ReturnType<ChallengeIssuer["verify"]>>;
-        try {
-          challenge = await challenges.verify(jti, context, now());
-        } catch {
-          // A stale or foreign challenge (an early refresh with an old cached one): a fresh one.
-          return await retry();
-        }
-        await verifySignature(jwt, registered, canonical);
-        if (!(await consume(challenge.id, challenge.expiresAtSeconds))) return await retry();
-        for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-          const refreshed = await sessions.updateDbscSession(sessionId, session.version, {
-            refreshedAt: new Date(now()),
-            expiresAt: new Date(now() + idleSeconds * 1000),
-          });
-          if (refreshed) {
-            emit({ type: "dbscSessionRefreshed", session: refreshed });
-            return await answer(refreshed, context);
-          }
-          // Another refresh (another tab, another server) won: go on from what it wrote.
-          session = await sessions.getDbscSession(sessionId);
-          if (session?.status !== "active") return terminated(sessionId);
-        }
-        throw new DeviceBindingError(
-          "ERR_STORE_UNAVAILABLE",
-          "The DBSC session kept changing during refresh",
-        );
-      } catch (error) {
-        if (!isDeviceBindingError(error, "ERR_DBSC_INVALID")) throw error;
-        reportFailure(error);
-        // The session is not ended: whoever knows its id could otherwise end it with garbage.
-        return json({ error: error.code, message: error.message }, 401);
-      }
+      return answerErrors(() => refresh(request, context));
     },
 
     async endSession(sessionId, reason = "signed-out") {
@@ -644,8 +659,7 @@ export function createDbsc(options: DbscOptions | undefined, deps: DbscDependenc
           id !== undefined &&
           SESSION_ID.test(id) &&
           /^[0-9]{1,12}$/.test(expText ?? "") &&
-          mac !== null &&
-          (sessionId == null || sessionId === id);
+          mac !== null;
         if (valid) {
           let matched = false;
           for (const key of secrets) {
@@ -660,8 +674,9 @@ export function createDbsc(options: DbscOptions | undefined, deps: DbscDependenc
             "ERR_DBSC_COOKIE_INVALID",
             "The bound cookie is not valid for this session and device",
           );
-        // An expired cookie is as good as none: the browser should have refreshed it.
-        if (now() < exp * 1000) return "dbsc";
+        // An expired cookie is as good as none (the browser should have refreshed it), and so is
+        // the cookie of another session of this device (one the browser has not replaced yet).
+        if (now() < exp * 1000 && (sessionId == null || sessionId === id)) return "dbsc";
       }
       if (typeof sessionId !== "string" || !SESSION_ID.test(sessionId)) return "dpop";
       const session = await sessions.getDbscSession(sessionId);
