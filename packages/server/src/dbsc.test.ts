@@ -477,13 +477,33 @@ describe("DBSC tier in the guard", () => {
     });
   });
 
-  it("is dpop everywhere when DBSC is off, and DBSC calls are a TypeError", async () => {
+  it("is dpop everywhere when DBSC is off: starting offers nothing, managing is a TypeError", async () => {
     const binding = createDeviceBinding({
       secret: SECRET,
       store: memoryStore(),
       publicOrigin: ORIGIN,
     });
+    const glue = fetchDeviceBinding(binding, { getIpAddress: false });
+    const device = await createTestDevice();
+    const nonce = (await binding.createChallenge()).challenge;
+    const proof = await binding.verifyProof(
+      await device.proof({ method: "POST", url: `${ORIGIN}/login`, nonce }),
+      { method: "POST", url: `${ORIGIN}/login` },
+    );
+    const { device: record } = await binding.register("alice", proof);
     expect(binding.dbsc.enabled).toBe(false);
+    expect(
+      await glue.startDbsc(new Request(`${ORIGIN}/login`), { userId: "alice", device: record }),
+    ).toEqual({ sessionId: null, headers: {} });
+    const request = new Request(`${ORIGIN}/api/me`, {
+      headers: {
+        DPoP: await device.proof({ method: "GET", url: `${ORIGIN}/api/me`, nonce }),
+        Cookie: "__Host-devicebound-dbsc=forged.1.AAAA",
+      },
+    });
+    expect(
+      await glue.requireDevice(request, () => ({ userId: "alice", jkt: device.jkt })),
+    ).toMatchObject({ ok: true, tier: "dpop" });
     await expect(binding.dbsc.endSession("x")).rejects.toThrow(TypeError);
   });
 

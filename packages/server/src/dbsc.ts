@@ -76,8 +76,11 @@ export type DbscEndReason =
   | (string & {});
 
 export interface StartedDbscSession {
-  /** Keep it in the app's session (`DeviceSession.dbscSessionId`) so the guard can find it. */
-  sessionId: string;
+  /**
+   * Keep it in the app's session (`DeviceSession.dbscSessionId`) so the guard can find it.
+   * `null` (and no headers) when DBSC is off, so sign-in code need not branch on it.
+   */
+  sessionId: string | null;
   /** Response headers for the sign-in answer: both generations of the registration header. */
   headers: Record<string, string>;
 }
@@ -94,7 +97,7 @@ export interface Dbsc {
   /**
    * Offers a DBSC session for a signed-in device: stores it as `pending` and returns the headers
    * that ask the browser to register a key. Browsers without DBSC ignore them; the session then
-   * stays pending (and is forgotten once its challenge expires).
+   * stays pending (and is forgotten once its challenge expires). With DBSC off: nothing.
    */
   startSession(
     input: { userId: string; device: Device },
@@ -104,8 +107,11 @@ export interface Dbsc {
   handleRegistration(request: RequestLike, context?: ChallengeContext): Promise<Response>;
   /** The refresh endpoint: a 403 challenge, then a fresh cookie for a retry signed by the key. */
   handleRefresh(request: RequestLike, context?: ChallengeContext): Promise<Response>;
-  /** Ends one session (sign-out); its next refresh is answered with the termination answer. */
-  endSession(sessionId: string, reason?: DbscEndReason): Promise<boolean>;
+  /**
+   * Ends one session (sign-out); its next refresh is answered with the termination answer.
+   * Resolves false when there was none to end (`null` is accepted, as kept in a session).
+   */
+  endSession(sessionId: string | null | undefined, reason?: DbscEndReason): Promise<boolean>;
   /** Ends every session of a device; resolves how many were ended. */
   endDeviceSessions(userId: string, deviceId: string, reason?: DbscEndReason): Promise<number>;
   /** The device's sessions (pending, active and ended, until forgotten). */
@@ -578,7 +584,7 @@ export function createDbsc(options: DbscOptions | undefined, deps: DbscDependenc
     clearCookie,
 
     async startSession(input, context = {}) {
-      requireEnabled();
+      if (!enabled) return { sessionId: null, headers: {} };
       const device = input?.device;
       if (typeof input?.userId !== "string" || typeof device?.id !== "string")
         throw new TypeError("startSession needs { userId, device }");

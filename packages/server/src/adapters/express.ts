@@ -137,7 +137,7 @@ export function nodeDeviceBinding(binding: DeviceBinding, options: AdapterOption
       req: NodeRequest,
       res: ServerResponse,
       input: { userId: string; device: Device },
-    ): Promise<string> {
+    ): Promise<string | null> {
       const started = await binding.dbsc.startSession(input, context(req));
       for (const [name, value] of Object.entries(started.headers)) res.setHeader(name, value);
       return started.sessionId;

@@ -100,7 +100,7 @@ export function fastifyDeviceBinding(binding: DeviceBinding, options: AdapterOpt
       request: FastifyRequestLike,
       reply: FastifyReplyLike,
       input: { userId: string; device: Device },
-    ): Promise<string> {
+    ): Promise<string | null> {
       const started = await binding.dbsc.startSession(input, context(request));
       reply.headers(started.headers);
       return started.sessionId;
