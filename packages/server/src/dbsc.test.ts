@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { fetchDeviceBinding } from "./adapters/fetch.js";
 import type { DeviceSession } from "./adapters/guard.js";
 import type { DbscOptions } from "./dbsc.js";
+import type { DeviceBinding } from "./device-binding.js";
 import type { DeviceEvent } from "./events.js";
 import { createDeviceBinding, DeviceBindingError, memoryStore } from "./index.node.js";
 import { createTestDbscClient, parseRegistrationHeader } from "./testing/dbsc-client.js";
@@ -11,6 +12,17 @@ import { createTestDevice, type TestDevice } from "./testing/test-device.js";
 
 const ORIGIN = "https://app.example.com";
 const SECRET = "dbsc-test-secret-0123456789-abcdef-0123";
+
+/** A software device signing in as alice: its proof verified and its device registered. */
+async function signIn(binding: DeviceBinding) {
+  const device = await createTestDevice();
+  const nonce = (await binding.createChallenge()).challenge;
+  const proof = await binding.verifyProof(
+    await device.proof({ method: "POST", url: `${ORIGIN}/login`, nonce }),
+    { method: "POST", url: `${ORIGIN}/login` },
+  );
+  return { device, record: (await binding.register("alice", proof)).device };
+}
 
 async function setup(dbsc: DbscOptions = {}, clock?: { now: number }) {
   const events: DeviceEvent[] = [];
@@ -30,14 +42,8 @@ async function setup(dbsc: DbscOptions = {}, clock?: { now: number }) {
     if (path === binding.dbsc.refreshPath) return glue.dbscRefresh(request);
     return new Response("not found", { status: 404 });
   };
-  const device = await createTestDevice();
   // Sign-in: a verified proof registers the device, and a DBSC session is offered for it.
-  const nonce = (await binding.createChallenge()).challenge;
-  const proof = await binding.verifyProof(
-    await device.proof({ method: "POST", url: `${ORIGIN}/login`, nonce }),
-    { method: "POST", url: `${ORIGIN}/login` },
-  );
-  const { device: record } = await binding.register("alice", proof);
+  const { device, record } = await signIn(binding);
   const started = await glue.startDbsc(new Request(`${ORIGIN}/login`), {
     userId: "alice",
     device: record,
@@ -452,13 +458,7 @@ describe("DBSC tier in the guard", () => {
     const client = await createTestDbscClient();
     await client.register(first.send, new Headers(first.started.headers), ORIGIN);
     // Same user, a second device signing in: the first device's cookie with its own proof.
-    const laptop = await createTestDevice();
-    const nonce = (await first.binding.createChallenge()).challenge;
-    const proof = await first.binding.verifyProof(
-      await laptop.proof({ method: "POST", url: `${ORIGIN}/login`, nonce }),
-      { method: "POST", url: `${ORIGIN}/login` },
-    );
-    await first.binding.register("alice", proof);
+    const { device: laptop } = await signIn(first.binding);
     first.session.jkt = laptop.jkt;
     first.session.dbscSessionId = null;
     expect(await codeOf(await first.api(client.cookie, laptop))).toBe("ERR_DBSC_COOKIE_INVALID");
@@ -484,13 +484,8 @@ describe("DBSC tier in the guard", () => {
       publicOrigin: ORIGIN,
     });
     const glue = fetchDeviceBinding(binding, { getIpAddress: false });
-    const device = await createTestDevice();
+    const { device, record } = await signIn(binding);
     const nonce = (await binding.createChallenge()).challenge;
-    const proof = await binding.verifyProof(
-      await device.proof({ method: "POST", url: `${ORIGIN}/login`, nonce }),
-      { method: "POST", url: `${ORIGIN}/login` },
-    );
-    const { device: record } = await binding.register("alice", proof);
     expect(binding.dbsc.enabled).toBe(false);
     expect(
       await glue.startDbsc(new Request(`${ORIGIN}/login`), { userId: "alice", device: record }),
