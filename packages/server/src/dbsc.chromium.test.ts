@@ -24,6 +24,7 @@ import {
 } from "../../../scripts/chromium.mjs";
 import { nodeDeviceBinding } from "./adapters/express.js";
 import type { DeviceSession } from "./adapters/guard.js";
+import type { DbscOptions } from "./dbsc.js";
 import type { DeviceBinding } from "./device-binding.js";
 import type { DeviceEvent } from "./events.js";
 import { createDeviceBinding, memoryStore } from "./index.node.js";
@@ -53,16 +54,12 @@ interface Me {
 let dir: string;
 let cert: Buffer;
 let spki: string;
+let script: string;
+// The ES256 app most tests use; module-level for the helpers below.
 let server: Server;
 let origin: string;
 let binding: DeviceBinding;
-const events: DeviceEvent[] = [];
-const sessions = new Map<string, DeviceSession>();
-
-function appSession(req: express.Request): DeviceSession | undefined {
-  const sid = /(?:^|;\s*)app-session=([A-Za-z0-9_-]+)/.exec(req.headers.cookie ?? "")?.[1];
-  return sid ? sessions.get(sid) : undefined;
-}
+let events: DeviceEvent[];
 
 async function until<T>(
   what: string,
@@ -114,17 +111,27 @@ beforeAll(async () => {
     platform: "browser",
     write: false,
   });
-  const script = bundle.outputFiles[0]?.text ?? "";
+  script = bundle.outputFiles[0]?.text ?? "";
+  ({ server, origin, binding, events } = await startApp());
+});
 
+/** The test app over HTTPS: sign-in with fetchWithDevice, the DBSC routes and /api/me. */
+async function startApp(dbsc: DbscOptions = {}) {
+  const sessions = new Map<string, DeviceSession>();
+  const appSession = (req: express.Request) => {
+    const sid = /(?:^|;\s*)app-session=([A-Za-z0-9_-]+)/.exec(req.headers.cookie ?? "")?.[1];
+    return sid ? sessions.get(sid) : undefined;
+  };
+  const events: DeviceEvent[] = [];
   const app = express();
-  server = createHttpsServer({ key: readFileSync(join(dir, "key.pem")), cert }, app);
+  const server = createHttpsServer({ key: readFileSync(join(dir, "key.pem")), cert }, app);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  origin = `https://localhost:${(server.address() as AddressInfo).port}`;
-  binding = createDeviceBinding({
+  const origin = `https://localhost:${(server.address() as AddressInfo).port}`;
+  const binding = createDeviceBinding({
     secret: randomBytes(32),
     store: memoryStore(),
     publicOrigin: origin,
-    dbsc: { cookieLifetimeSeconds: COOKIE_LIFETIME_SECONDS },
+    dbsc: { cookieLifetimeSeconds: COOKIE_LIFETIME_SECONDS, ...dbsc },
     onEvent: (event) => void events.push(event),
   });
   const glue = nodeDeviceBinding(binding);
@@ -152,17 +159,21 @@ beforeAll(async () => {
     res.json({ tier, deviceId: device.id });
   });
   app.use(glue.errorHandler());
-});
+  return { server, origin, binding, events };
+}
 
 afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function open(browser: Browser): Promise<{ context: BrowserContext; page: Page }> {
+async function open(
+  browser: Browser,
+  at: string = origin,
+): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.goto(`${origin}/`);
+  await page.goto(`${at}/`);
   await page.waitForFunction(() => "me" in window);
   return { context, page };
 }
@@ -284,6 +295,29 @@ describe("DBSC in Chromium (Debian build, software keys)", () => {
       endReason: "device-blocked",
     });
     await context.close();
+  });
+});
+
+describe("DBSC in Chromium with an RSA key", () => {
+  it("registers an RS256 key when only RS256 is offered, and refreshes with it", async () => {
+    const rsa = await startApp({ algorithms: ["RS256"] });
+    const browser = await chromium.launch(chromiumDbscLaunchOptions(spki));
+    try {
+      const { context, page } = await open(browser, rsa.origin);
+      const { deviceId, dbscSessionId } = await signIn(page);
+      const started = await until("Chromium to register an RS256 session", () =>
+        rsa.events.find((e) => e.type === "dbscSessionStarted" && e.session.id === dbscSessionId),
+      );
+      expect(started).toMatchObject({ session: { alg: "RS256", publicJwk: { kty: "RSA" } } });
+      expect(await me(page)).toEqual({ status: 200, body: { tier: "dbsc", deviceId } });
+      await new Promise((resolve) => setTimeout(resolve, (COOKIE_LIFETIME_SECONDS + 1) * 1000));
+      expect(await me(page)).toEqual({ status: 200, body: { tier: "dbsc", deviceId } });
+      expect(rsa.events.some((e) => e.type === "dbscSessionRefreshed")).toBe(true);
+      await context.close();
+    } finally {
+      await browser.close();
+      await new Promise((resolve) => rsa.server.close(resolve));
+    }
   });
 });
 
