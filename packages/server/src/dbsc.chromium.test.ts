@@ -3,7 +3,7 @@
 // A second Chromium without DBSC gets the dpop tier. Build-specific switches: scripts/chromium.mjs.
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes, X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import {
   createServer as createHttpsServer,
   request as httpsRequest,
@@ -146,7 +146,12 @@ async function startApp(dbsc: DbscOptions = {}) {
       const dbscSessionId = await glue.startDbsc(req, res, { userId: "alice", device });
       const sid = randomBytes(16).toString("base64url");
       sessions.set(sid, { userId: "alice", jkt: proof.jkt, dbscSessionId });
-      res.setHeader("Set-Cookie", `app-session=${sid}; Path=/; Secure; HttpOnly; SameSite=Lax`);
+      // A persistent cookie, so a copied profile carries the session, as a real app's "stay
+      // signed in" session would.
+      res.setHeader(
+        "Set-Cookie",
+        `app-session=${sid}; Max-Age=3600; Path=/; Secure; HttpOnly; SameSite=Lax`,
+      );
       res.json({ deviceId: device.id, dbscSessionId });
     }),
   );
@@ -295,6 +300,62 @@ describe("DBSC in Chromium (Debian build, software keys)", () => {
       endReason: "device-blocked",
     });
     await context.close();
+  });
+});
+
+describe("a copied browser profile", () => {
+  /** Opens the page in a Chromium started on `profile` (a user data directory). */
+  async function launchProfile(profile: string) {
+    const context = await chromium.launchPersistentContext(
+      profile,
+      chromiumDbscLaunchOptions(spki),
+    );
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(`${origin}/`);
+    await page.waitForFunction(() => "me" in window);
+    return { context, page };
+  }
+
+  it("signs as the same device; without the DBSC key, which a TPM keeps, it is refused as a theft once the bound cookie expires", async () => {
+    const profile = join(dir, "profile");
+    const original = await launchProfile(profile);
+    const { deviceId, dbscSessionId } = await signIn(original.page);
+    await until("the original profile to register", () =>
+      events.find((e) => e.type === "dbscSessionStarted" && e.session.id === dbscSessionId),
+    );
+    expect(await me(original.page)).toEqual({ status: 200, body: { tier: "dbsc", deviceId } });
+    await original.context.close();
+
+    // Infostealers copy the whole profile. With the software keys of the test switches, the
+    // DBSC key is the "Device Bound Sessions" file inside it, and a full copy keeps refreshing:
+    // software keys are not hardware-bound.
+    const full = join(dir, "copy-full");
+    cpSync(profile, full, { recursive: true });
+    // A TPM-held key stays behind on the original machine: the copy without that file.
+    const stolen = join(dir, "copy-without-dbsc-key");
+    cpSync(profile, stolen, {
+      recursive: true,
+      filter: (source) => !/Device Bound Sessions/.test(source),
+    });
+    await new Promise((resolve) => setTimeout(resolve, (COOKIE_LIFETIME_SECONDS + 1) * 1000));
+
+    const copy = await launchProfile(full);
+    expect(await me(copy.page)).toEqual({ status: 200, body: { tier: "dbsc", deviceId } });
+    await copy.context.close();
+
+    const thief = await launchProfile(stolen);
+    const before = events.length;
+    // Same device key (the proof verifies as this device), same app session, no live bound cookie.
+    expect(await me(thief.page)).toMatchObject({
+      status: 403,
+      body: { error: "ERR_DBSC_COOKIE_MISSING" },
+    });
+    expect(
+      events
+        .slice(before)
+        .some((e) => e.type === "dbscCookieMissing" && e.session.id === dbscSessionId),
+    ).toBe(true);
+    await thief.context.close();
   });
 });
 
