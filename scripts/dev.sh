@@ -3,8 +3,11 @@
 # come through here, so a fresh machine with only Node 20 and npm gets the same setup everywhere.
 #
 #   bash scripts/dev.sh demo                 install, build, start the demo app
-#   bash scripts/dev.sh test                 install, build, lint, typecheck, every test suite
+#   bash scripts/dev.sh test                 install, build, lint, typecheck, every test suite, the
+#                                            library suites on every supported Node, the consumer
+#                                            test (packed tarballs), README support table
 #   bash scripts/dev.sh bench                install, build, every package's benchmark, docs/benchmarks.*
+#   bash scripts/dev.sh fleet                install, build, throwaway PostgreSQL + Redis, the Hono fleet
 #   bash scripts/dev.sh services -- CMD...   start throwaway PostgreSQL + Redis, run CMD, stop them
 #
 # Services: Chromium, Firefox ESR, WebKitGTK, PostgreSQL and Redis come from Debian's apt when missing (needs root or
@@ -189,7 +192,7 @@ start_services() {
 run_tests() {
   local status=0
   mkdir -p .reports
-  rm -f .reports/*.json
+  rm -rf .reports/*.json .reports/runs
 
   log "build, typecheck, lint"
   "${PNPM[@]}" exec turbo run build typecheck lint --output-logs=errors-only || status=1
@@ -207,9 +210,18 @@ run_tests() {
         PLAYWRIGHT_JSON_OUTPUT_NAME="$ROOT/.reports/playwright-$(basename "$(dirname "$cfg")").json" \
           "${PNPM[@]}" exec playwright test --reporter=list,json) || status=1
     done
+
+    log "library suites on every other supported Node (binaries from the npm registry, cached)"
+    node scripts/node-matrix.mjs || status=1
+
+    log "consumer test: the packed tarballs in a fresh app outside the workspace"
+    node scripts/consumer-test.mjs .reports/consumer.json || status=1
   fi
 
   node scripts/test-summary.mjs .reports || status=1
+  # The README's support table is what this run tested; written only from a run that passed.
+  if [ "$status" = 0 ]; then node scripts/support-table.mjs --write >/dev/null; fi
+  log "npm test took $((SECONDS / 60)) min $((SECONDS % 60)) s"
   return "$status"
 }
 
@@ -220,7 +232,28 @@ case "$mode" in
     setup_pnpm
     install_deps
     "${PNPM[@]}" exec turbo run build --output-logs=errors-only
-    exec "${PNPM[@]}" --filter ./examples/express start
+    # Node itself, not through pnpm: Ctrl-C then ends with the server's own clean exit.
+    cd examples/express
+    exec node dist/server.js
+    ;;
+  fleet)
+    setup_pnpm
+    install_deps
+    "${PNPM[@]}" exec turbo run build --output-logs=errors-only
+    # DATABASE_URL / REDIS_URL when given, else throwaway instances (their data goes on exit).
+    [ -n "${DATABASE_URL:-}" ] && export DEVICEBOUND_TEST_PG_URL="$DATABASE_URL"
+    [ -n "${REDIS_URL:-}" ] && export DEVICEBOUND_TEST_REDIS_URL="$REDIS_URL"
+    start_services
+    export DATABASE_URL="$DEVICEBOUND_TEST_PG_URL" REDIS_URL="$DEVICEBOUND_TEST_REDIS_URL"
+    # In the background, so this script outlives it and stops the services afterwards.
+    node examples/hono-fleet/dist/fleet.js &
+    fleet_pid=$!
+    trap 'kill -TERM "$fleet_pid" 2>/dev/null || true' INT TERM
+    status=0
+    while kill -0 "$fleet_pid" 2>/dev/null; do
+      wait "$fleet_pid" && status=0 || status=$?
+    done
+    exit "$status"
     ;;
   test)
     setup_pnpm
@@ -248,6 +281,6 @@ case "$mode" in
     "$@"
     ;;
   *)
-    die "usage: bash scripts/dev.sh demo|test|bench|services -- COMMAND"
+    die "usage: bash scripts/dev.sh demo|fleet|test|bench|services -- COMMAND"
     ;;
 esac

@@ -23,6 +23,8 @@ for (const file of existsSync(dir) ? readdirSync(dir).sort() : []) {
     failed =
       report.numFailedTests + (report.success === false && report.numFailedTests === 0 ? 1 : 0);
     skipped = report.numPendingTests + report.numTodoTests;
+    // Tests a crashed worker never reported are neither passed nor skipped: count them as failed.
+    failed += Math.max(0, report.numTotalTests - passed - failed - skipped);
   }
   totals.passed += passed;
   totals.failed += failed;

@@ -23,7 +23,9 @@ const baseURL = `http://127.0.0.1:${process.env.E2E_PORT}`;
 
 export default defineConfig({
   testDir: "e2e",
-  timeout: 30_000,
+  // Generous limits: the suite shares two cores with everything else `npm test` runs.
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
   workers: 2,
   retries: 0,
   forbidOnly: Boolean(process.env.CI),

@@ -32,7 +32,9 @@ const baseURL = `http://127.0.0.1:${port}`;
 
 export default defineConfig({
   testDir: "e2e",
-  timeout: 30_000,
+  // Generous limits: the suite shares two cores with everything else `npm test` runs.
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
   workers: 1,
   forbidOnly: Boolean(process.env.CI),
   use: {

@@ -8,6 +8,7 @@ export default libraryConfig({
     fastify: "src/adapters/fastify.ts",
     fetch: "src/adapters/fetch.ts",
     testing: "src/testing/index.ts",
+    "testing-conformance": "src/testing/conformance.ts",
   },
   external: ["vitest", /^node:/],
 });

@@ -1,7 +1,9 @@
-// pnpm bench (examples/express): the end-to-end cost of a verified request on the demo's stack
-// (Express + SQLite store + the requireDevice guard) against the same route without the guard.
-// The server runs in its own process; a bounded keep-alive loopback client in this one sends
-// pre-signed proofs for a fixed time per route.
+// pnpm bench (examples/express): what a verified request costs end to end, on each stack, beside
+// the same route without the guard: Express 5 with the SQLite store (the demo stack), and with
+// devices in PostgreSQL and replay in Redis (one process of the fleet stack). The server runs in
+// its own process; a bounded keep-alive loopback client in this one sends pre-signed proofs for
+// a fixed time per route. The server also reports its own CPU time per request and how many
+// store calls each guarded request made.
 import { fork } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, createServer, request } from "node:http";
@@ -10,24 +12,70 @@ import { join } from "node:path";
 import { createDeviceBinding, memoryStore } from "@devicebound/server";
 import { nodeDeviceBinding } from "@devicebound/server/express";
 import { createTestDevice } from "@devicebound/server/testing";
-import { sqliteStore } from "@devicebound/store-sqlite";
 import express from "express";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CONCURRENCY = 8;
 const SECRET = "http-bench-secret-0123456789-0123456789";
+const STACKS = (process.env.BENCH_STACKS ?? "sqlite,fleet").split(",");
+
+/** The stores of one stack, each method counted, so the bench can report store calls per request. */
+async function openStack(stack, dir) {
+  const counted = (store) =>
+    new Proxy(store, {
+      get(target, key) {
+        const value = target[key];
+        if (typeof value !== "function" || key === "close") return value;
+        return (...args) => {
+          calls++;
+          return value.apply(target, args);
+        };
+      },
+    });
+  if (stack === "sqlite") {
+    const { sqliteStore } = await import("@devicebound/store-sqlite");
+    const store = sqliteStore({ filename: join(dir, "devices.db") });
+    return { store: counted(store), close: () => store.close() };
+  }
+  const { postgresStore } = await import("@devicebound/store-postgres");
+  const { redisStore } = await import("@devicebound/store-redis");
+  const pgUrl = process.env.DEVICEBOUND_TEST_PG_URL;
+  const redisUrl = process.env.DEVICEBOUND_TEST_REDIS_URL;
+  if (!pgUrl || !redisUrl)
+    throw new Error(
+      "the fleet stack needs DEVICEBOUND_TEST_PG_URL and _REDIS_URL (pnpm bench sets them)",
+    );
+  const schema = `bench_${process.pid}`;
+  const store = postgresStore({ connectionString: pgUrl, schema });
+  const replay = redisStore({ url: redisUrl, keyPrefix: `bench:${process.pid}:` });
+  return {
+    store: counted(store),
+    replayStore: counted(replay),
+    async close() {
+      await store.pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await Promise.all([store.close(), replay.close()]);
+    },
+  };
+}
+
+let calls = 0;
 
 if (process.argv[2] === "serve") {
-  // The server process: the demo's stack, on its own core.
+  const [, , , stack, jkt] = process.argv;
   const dir = mkdtempSync(join(tmpdir(), "devicebound-http-bench-"));
-  const store = sqliteStore({ filename: join(dir, "devices.db") });
+  const { store, replayStore, close } = await openStack(stack, dir);
   const app = express();
   const server = createServer(app);
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const origin = `http://127.0.0.1:${server.address().port}`;
-  const binding = createDeviceBinding({ secret: SECRET, store, publicOrigin: origin });
+  const binding = createDeviceBinding({
+    secret: SECRET,
+    store,
+    ...(replayStore ? { replayStore } : {}),
+    publicOrigin: origin,
+  });
   const glue = nodeDeviceBinding(binding);
-  const session = { userId: "alice", jkt: process.argv[3] };
+  const session = { userId: "alice", jkt };
   const handler = (_req, res) => res.json({ ok: true });
   app.get("/plain", handler);
   app.get(
@@ -40,17 +88,61 @@ if (process.argv[2] === "serve") {
     await binding.register("alice", proof);
     res.json(await binding.createChallenge());
   });
-  process.send?.(origin);
-  process.on("message", async () => {
-    server.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-    process.exit(0);
+  let mark = null;
+  process.on("message", async (message) => {
+    if (message === "mark") {
+      mark = { cpu: process.cpuUsage(), calls };
+      process.send({ marked: true });
+    } else if (message === "report") {
+      const cpu = process.cpuUsage(mark.cpu);
+      process.send({ cpuUs: cpu.user + cpu.system, calls: calls - mark.calls });
+    } else {
+      server.close();
+      await close();
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(0);
+    }
   });
+  process.send?.(origin);
 } else {
+  const machine = {
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    node: process.version,
+  };
+  const rows = [];
+  for (const stack of STACKS) rows.push(...(await benchStack(stack)));
+  const result = {
+    benchmark: "demo-http",
+    title: `Guarded vs plain GET over loopback HTTP (Express 5), ${CONCURRENCY} keep-alive clients, ${SECONDS} s each`,
+    machine,
+    rows,
+  };
+  console.log(`\n${result.title}`);
+  console.log(
+    "| stack | route | requests/s | p50 ms | p99 ms | server CPU µs/req | store calls/req | guarded ÷ plain |",
+  );
+  console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const r of rows)
+    console.log(
+      `| ${r.stack} | ${r.name} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.serverCpuUsPerRequest} | ${r.storeCallsPerRequest} | ${r.ofPlain ?? ""} |`,
+    );
+  mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
+  writeFileSync(
+    new URL("./results/http.json", import.meta.url),
+    `${JSON.stringify(result, null, 2)}\n`,
+  );
+}
+
+async function benchStack(stack) {
   const device = await createTestDevice();
-  const child = fork(new URL(import.meta.url), ["serve", device.jkt]);
+  const child = fork(new URL(import.meta.url), ["serve", stack, device.jkt]);
   const origin = await new Promise((resolve) => child.once("message", resolve));
+  const ask = (message) =>
+    new Promise((resolve) => {
+      child.once("message", resolve);
+      child.send(message);
+    });
   // A challenge from the server's secret, minted here (challenges are stateless), for the sign-in.
   const signInChallenge = (
     await createDeviceBinding({ secret: SECRET, store: memoryStore() }).createChallenge()
@@ -78,6 +170,7 @@ if (process.argv[2] === "serve") {
 
   async function run(path, proofs) {
     const latencies = [];
+    await ask("mark");
     const deadline = performance.now() + SECONDS * 1000;
     let next = 0;
     let failures = 0;
@@ -93,6 +186,8 @@ if (process.argv[2] === "serve") {
       }),
     );
     const elapsed = (performance.now() - start) / 1000;
+    const server = await ask("report");
+    if (failures) throw new Error(`${stack} ${path}: ${failures} failed requests`);
     latencies.sort((a, b) => a - b);
     const at = (q) =>
       Number(
@@ -100,10 +195,11 @@ if (process.argv[2] === "serve") {
       );
     return {
       requests: latencies.length,
-      failures,
       rps: Math.round(latencies.length / elapsed),
       p50Ms: at(0.5),
       p99Ms: at(0.99),
+      serverCpuUsPerRequest: Math.round(server.cpuUs / latencies.length),
+      storeCallsPerRequest: Number((server.calls / latencies.length).toFixed(2)),
     };
   }
 
@@ -115,33 +211,19 @@ if (process.argv[2] === "serve") {
   await run("/plain"); // warm-up
   const plain = await run("/plain");
   const verified = await run("/verified", proofs);
-  if (verified.failures || plain.failures)
-    throw new Error(`failed requests: ${verified.failures + plain.failures}`);
-
-  const rows = [
-    { name: "GET, no proof verification", ...plain },
-    { name: "GET + DPoP proof, requireDevice guard", ...verified },
-  ];
-  const machine = {
-    cpu: cpus()[0]?.model ?? "unknown",
-    cores: cpus().length,
-    node: process.version,
-  };
-  const result = {
-    benchmark: "demo-http",
-    title: `Demo stack (Express + SQLite) over loopback HTTP, ${CONCURRENCY} concurrent keep-alive clients, ${SECONDS} s each`,
-    machine,
-    rows,
-  };
-  console.log(`\n${result.title}`);
-  console.log("| route | requests/s | p50 ms | p99 ms |\n| --- | ---: | ---: | ---: |");
-  for (const r of rows) console.log(`| ${r.name} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} |`);
-  mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
-  writeFileSync(
-    new URL("./results/http.json", import.meta.url),
-    `${JSON.stringify(result, null, 2)}\n`,
-  );
-
   agent.destroy();
   child.send("stop");
+  const name =
+    stack === "sqlite"
+      ? "Express + SQLite (demo stack)"
+      : "Express + PostgreSQL devices + Redis replay (one fleet process)";
+  return [
+    { stack: name, name: "GET, no proof verification", ...plain },
+    {
+      stack: name,
+      name: "GET + DPoP proof, requireDevice guard",
+      ...verified,
+      ofPlain: `${Math.round((100 * verified.rps) / plain.rps)}% of requests/s, p99 ${(verified.p99Ms / plain.p99Ms).toFixed(2)}×`,
+    },
+  ];
 }

@@ -1,12 +1,18 @@
-// Starts the demo: `pnpm --filter ./examples/express start` (or `npm run demo` at the repo root).
+// Starts the demo: `npm run demo` at the repo root (or `node dist/server.js` here after a build).
+// A port that is taken stops it with a clear message and exit code 1; Ctrl-C stops it cleanly.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createApp } from "./app.js";
 
 const host = process.env.HOST ?? "127.0.0.1";
 const port = Number(process.env.PORT ?? 3000);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`error: PORT must be a port number, not "${process.env.PORT}"`);
+  process.exit(1);
+}
 const dataDir = process.env.DATA_DIR ?? fileURLToPath(new URL("../data/", import.meta.url));
 mkdirSync(dataDir, { recursive: true });
 
@@ -23,12 +29,50 @@ const publicOrigins = process.env.PUBLIC_ORIGIN
   : [`http://localhost:${port}`, `http://127.0.0.1:${port}`];
 
 const { app, close } = createApp({ dataDir, publicOrigins, secret });
-const server = app.listen(port, host, () => {
-  console.log(`devicebound demo on http://${shown}:${port} (data in ${dataDir})`);
+const server = createServer(app);
+
+server.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EADDRINUSE") {
+    console.error(
+      `error: port ${port} on ${host} is already in use, so the demo did not start.\n` +
+        `Stop what is using it, or pick another port: PORT=${port + 1} npm run demo`,
+    );
+  } else if (error.code === "EACCES") {
+    console.error(`error: no permission to listen on ${host}:${port}. Pick a port above 1023.`);
+  } else {
+    console.error(`error: cannot listen on ${host}:${port}: ${error.message}`);
+  }
+  void close().finally(() => process.exit(1));
 });
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    server.close();
-    void close().then(() => process.exit(0));
-  });
+
+server.listen(port, host, () => {
+  console.log(
+    [
+      `devicebound demo: http://${shown}:${port}`,
+      `  data:  ${dataDir} (SQLite: devices, sessions, messages)`,
+      "  users: alice, bob, carol … walter (see the sign-in page); password <user>-demo-pass",
+      `  PORT=${port} HOST=${host} (set PORT to use another port); Ctrl-C stops it`,
+    ].join("\n"),
+  );
+});
+
+let stopping = false;
+function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  server.close();
+  // Keep-alive connections from an open browser tab would hold close() open.
+  server.closeAllConnections();
+  void close().then(
+    () => {
+      console.log(`\ndevicebound demo stopped (${signal}).`);
+      process.exit(0);
+    },
+    (error: unknown) => {
+      console.error("error while stopping:", error);
+      process.exit(1);
+    },
+  );
 }
+process.on("SIGINT", () => stop("SIGINT"));
+process.on("SIGTERM", () => stop("SIGTERM"));

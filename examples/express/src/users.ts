@@ -7,13 +7,34 @@ export interface DemoUser {
   password: string;
 }
 
-export const USERS: readonly DemoUser[] = ["alice", "bob", "carol", "dave", "erin", "frank"].map(
-  (id) => ({
-    id,
-    name: id[0]?.toUpperCase() + id.slice(1),
-    password: `${id}-demo-pass`,
-  }),
-);
+/** Enough accounts that every end-to-end test has its own (wrong-code lockouts are per user). */
+export const USER_IDS = [
+  "alice",
+  "bob",
+  "carol",
+  "dave",
+  "erin",
+  "frank",
+  "grace",
+  "heidi",
+  "ivan",
+  "judy",
+  "mallory",
+  "niaj",
+  "olivia",
+  "peggy",
+  "rupert",
+  "sybil",
+  "trent",
+  "victor",
+  "walter",
+] as const;
+
+export const USERS: readonly DemoUser[] = USER_IDS.map((id) => ({
+  id,
+  name: id[0]?.toUpperCase() + id.slice(1),
+  password: `${id}-demo-pass`,
+}));
 
 /** The user with these credentials, or null. Compares the password in constant time. */
 export function checkPassword(username: unknown, password: unknown): DemoUser | null {

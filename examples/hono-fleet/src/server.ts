@@ -1,17 +1,19 @@
-// One server of the fleet: the demo's flows on Hono. Devices live in PostgreSQL; proof ids,
-// sessions, pending sign-ins, settings and the outbox in Redis, so any process can answer any
-// request. Pages and the page script are the Express example's, served as they are.
-import { randomInt, randomUUID } from "node:crypto";
+// One server of the fleet: the demo's flows (example-express/src/demo.ts) on Hono. Devices live in
+// PostgreSQL; proof ids, sessions, pending sign-ins, counters, settings and the outbox in Redis,
+// so any process can answer any request. Pages and the page script are the Express example's.
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
-import { createDeviceBinding, type DeviceEvent, isDeviceBindingError } from "@devicebound/server";
+import type { Device } from "@devicebound/server";
+import { isDeviceBindingError } from "@devicebound/server";
 import { fetchDeviceBinding } from "@devicebound/server/fetch";
 import { postgresStore } from "@devicebound/store-postgres";
 import { redisStore } from "@devicebound/store-redis";
 import { getRequestListener } from "@hono/node-server";
-import { Hono } from "hono";
-import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
+import { AppError, createDemo, type Reply, SECURITY_HEADERS } from "example-express/src/demo.js";
+import type { SessionRecord } from "example-express/src/demo-state.js";
+import { type Context, Hono } from "hono";
 import { Redis } from "ioredis";
+import { redisState } from "./redis-state.js";
 
 const env = (name: string) => {
   const value = process.env[name];
@@ -23,7 +25,12 @@ const publicOrigin = env("PUBLIC_ORIGIN");
 const secret = env("DEVICEBOUND_SECRET");
 /** Prefix of the app's Redis keys (sessions, pending sign-ins, outbox, settings, replay). */
 const prefix = process.env.REDIS_PREFIX ?? "fleet:";
-const redis = new Redis(env("REDIS_URL"), { maxRetriesPerRequest: 1 });
+const redis = new Redis(env("REDIS_URL"), { maxRetriesPerRequest: 1, lazyConnect: true });
+// Connection errors reach the commands that need Redis (503 answers); keep the latest for startup.
+let redisError: Error | null = null;
+redis.on("error", (error: Error) => {
+  redisError = error;
+});
 const store = postgresStore({
   connectionString: env("DATABASE_URL"),
   schema: process.env.DATABASE_SCHEMA ?? "public",
@@ -31,56 +38,22 @@ const store = postgresStore({
 const replayStore = redisStore({ client: redis, keyPrefix: `${prefix}replay:` });
 const name = process.env.SERVER_NAME ?? `pid-${process.pid}`;
 
-const USERS = ["alice", "bob", "carol", "dave", "erin", "frank"];
-const checkPassword = (u: unknown, p: unknown) =>
-  typeof u === "string" &&
-  typeof p === "string" &&
-  USERS.includes(u.trim().toLowerCase()) &&
-  p === `${u.trim().toLowerCase()}-demo-pass`
-    ? u.trim().toLowerCase()
-    : null;
-
-async function onEvent(event: DeviceEvent) {
-  if (event.type === "newDevice") {
-    const message = {
-      at: new Date().toISOString(),
-      subject: `New sign-in from ${event.device.displayName}`,
-      body: `Signed in from a new device (${event.device.displayName}).`,
-    };
-    await redis.lpush(`${prefix}outbox:${event.device.userId}`, JSON.stringify(message));
-  }
-}
-const options = { secret, store, replayStore, publicOrigin, onEvent };
-const binding = createDeviceBinding(options);
-const singleDevice = createDeviceBinding({
-  ...options,
-  maxDevicesPerUser: 1,
-  onDeviceLimit: "remove-least-recently-seen",
+const demo = createDemo({
+  binding: { secret, store, replayStore, publicOrigin },
+  state: redisState(redis, prefix),
+  secret,
+  secureCookies: publicOrigin.startsWith("https:"),
 });
 // Behind the fleet's proxy, which sets X-Forwarded-For.
-const glue = fetchDeviceBinding(binding, { trustProxy: true });
+const glue = fetchDeviceBinding(demo.binding, { trustProxy: true });
 
-interface Session {
-  userId: string;
-  jkt: string;
-}
-const SESSION_TTL = 7 * 24 * 3600;
-type Env = { Variables: { session: Session; deviceId: string } };
+type Env = { Variables: { session: SessionRecord; device: Device } };
 const app = new Hono<Env>();
-
-class AppError extends Error {
-  constructor(
-    readonly status: 400 | 401 | 403 | 404 | 413,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 app.use(async (c, next) => {
   await next();
   c.header("X-Served-By", name);
+  for (const [header, value] of Object.entries(SECURITY_HEADERS)) c.header(header, value);
 });
 
 const EXAMPLE = new URL("../node_modules/example-express/", import.meta.url);
@@ -91,10 +64,12 @@ app.get("/devices", file("public/devices.html", "text/html; charset=utf-8"));
 app.get("/inbox", file("public/inbox.html", "text/html; charset=utf-8"));
 app.get("/static/style.css", file("public/style.css", "text/css"));
 app.get("/static/app.js", file("dist/public/app.js", "text/javascript"));
+// The sign-in forms post here only before the page script runs; the body is never read.
+app.post("/signin", (c) => c.redirect("/?notice=not-ready", 303));
 
 app.get("/api/challenge", (c) => glue.challengeResponse(c.req.raw));
 
-async function body(c: { req: { raw: Request } }): Promise<Record<string, unknown>> {
+async function body(c: Context): Promise<Record<string, unknown>> {
   const text = await c.req.raw.text();
   if (text.length > 8192) throw new AppError(413, "payload_too_large", "The body is too large.");
   try {
@@ -105,135 +80,140 @@ async function body(c: { req: { raw: Request } }): Promise<Record<string, unknow
   }
 }
 
-async function startSession(c: Parameters<typeof setSignedCookie>[0], session: Session) {
-  const id = randomUUID();
-  await redis.set(`${prefix}session:${id}`, JSON.stringify(session), "EX", SESSION_TTL);
-  await setSignedCookie(c, "sid", id, secret, {
-    path: "/",
-    httpOnly: true,
-    sameSite: "Lax",
-    maxAge: SESSION_TTL,
-  });
+function send(c: Context, reply: Reply) {
+  for (const cookie of [reply.setCookie ?? []].flat())
+    c.header("Set-Cookie", cookie, { append: true });
+  return c.json(reply.body as object);
 }
 
-app.post("/api/login", async (c) => {
-  const proof = await glue.verify(c.req.raw, { singleUseChallenge: true });
-  const { username, password } = await body(c);
-  const userId = checkPassword(username, password);
-  if (!userId) throw new AppError(401, "invalid_credentials", "Unknown user or wrong password.");
-  const known = await binding.isKnown(userId, proof);
-  if (known.status === "blocked")
-    throw new AppError(403, "ERR_DEVICE_BLOCKED", "This device is blocked for this account.");
-  const next = await binding.createChallenge(glue.context(c.req.raw));
-  c.header("DPoP-Nonce", next.challenge);
-  if (known.status === "active") {
-    await startSession(c, { userId, jkt: proof.jkt });
-    return c.json({ status: "signed-in", newDevice: false });
-  }
-  const pendingId = randomUUID();
-  const code = String(randomInt(0, 1_000_000)).padStart(6, "0");
-  await redis.set(
-    `${prefix}pending:${pendingId}`,
-    JSON.stringify({ userId, jkt: proof.jkt, code }),
-    "EX",
-    300,
-  );
-  return c.json({ status: "code-required", pendingId, demoCode: code });
-});
-
-app.post("/api/login/code", async (c) => {
-  const proof = await glue.verify(c.req.raw);
-  const { pendingId, code } = await body(c);
-  const raw =
-    typeof pendingId === "string" ? await redis.getdel(`${prefix}pending:${pendingId}`) : null;
-  const entry = raw ? (JSON.parse(raw) as { userId: string; jkt: string; code: string }) : null;
-  if (!entry || entry.jkt !== proof.jkt || entry.code !== String(code ?? "").trim()) {
-    throw new AppError(
-      400,
-      "wrong_code",
-      "That code is not right, or the sign-in expired. Start again.",
+// Simulated single sign-on, as in the Express demo: the stand-in provider's form posts here and
+// the app answers as after a real redirect, with a session that has no device and no proof.
+app.get("/sso/start", file("public/sso.html", "text/html; charset=utf-8"));
+app.post("/sso/callback", async (c) => {
+  const form = await c.req.parseBody();
+  try {
+    const reply = await demo.ssoCallback(
+      { username: form.username, password: form.password },
+      glue.context(c.req.raw).ipAddress ?? null,
     );
+    for (const cookie of [reply.setCookie ?? []].flat())
+      c.header("Set-Cookie", cookie, { append: true });
+    return c.redirect("/?sso=1", 303);
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    return c.redirect("/sso/start#provider-error", 303);
   }
-  const policy =
-    (await redis.hget(`${prefix}single-device`, entry.userId)) === "1" ? singleDevice : binding;
-  const { newDeviceDetected } = await policy.register(entry.userId, proof);
-  await startSession(c, { userId: entry.userId, jkt: proof.jkt });
-  return c.json({ status: "signed-in", newDevice: newDeviceDetected });
 });
-
-app.use("/api/*", async (c, next) => {
-  const id = await getSignedCookie(c, secret, "sid");
-  const raw = id ? await redis.get(`${prefix}session:${id}`) : null;
-  const result = await glue.requireDevice(c.req.raw, () =>
-    raw ? (JSON.parse(raw) as Session) : null,
+// The first request with a proof binds the SSO session to this browser's key (atomically across
+// the fleet: the compare-and-set is a Redis script); nothing else accepts an unbound session.
+app.post("/api/sso/bind", async (c) => {
+  const sso = await demo.ssoSession(c.req.header("cookie"));
+  const binding = await demo.bindingFor(sso.userId);
+  const result = await fetchDeviceBinding(binding, { trustProxy: true }).requireDevice(
+    c.req.raw,
+    () => sso,
+    { bindSession: (_request, jkt) => demo.bindSso(sso.id, jkt) },
   );
   if (!result.ok) return result.response;
-  c.set("session", result.session);
-  c.set("deviceId", result.device.id);
-  await next();
+  return send(c, await demo.finishSso(sso, result));
 });
 
-app.get("/api/me", async (c) => {
-  const { userId } = c.get("session");
-  const device = await binding.get(userId, c.get("deviceId"));
-  return c.json({
-    user: { id: userId, name: userId[0]?.toUpperCase() + userId.slice(1) },
-    device,
-    settings: { singleDevice: (await redis.hget(`${prefix}single-device`, userId)) === "1" },
-  });
+app.post("/api/login", async (c) => {
+  // The login's challenge is single-use, so the next request needs a new one.
+  const proof = await glue.verify(c.req.raw, { singleUseChallenge: true });
+  const next = await demo.binding.createChallenge(glue.context(c.req.raw));
+  c.header("DPoP-Nonce", next.challenge);
+  return send(c, await demo.login(proof, await body(c)));
 });
-app.get("/api/devices", async (c) => {
-  const devices = await binding.list(c.get("session").userId);
-  return c.json({ devices: devices.map((d) => ({ ...d, current: d.id === c.get("deviceId") })) });
+app.post("/api/login/code", async (c) =>
+  send(c, await demo.submitCode(await glue.verify(c.req.raw), await body(c))),
+);
+app.post("/api/login/resend", async (c) =>
+  send(c, await demo.resendCode(await glue.verify(c.req.raw), await body(c))),
+);
+app.post("/api/login/cancel", async (c) =>
+  send(c, await demo.cancelSignIn(await glue.verify(c.req.raw), await body(c))),
+);
+
+// Everything below needs a live session AND a proof from the key of the session's device.
+app.use("/api/*", async (c, next) => {
+  const session = await demo.authenticate(c.req.header("cookie"));
+  const result = await glue.requireDevice(c.req.raw, () => session);
+  if (!result.ok) return result.response;
+  await demo.checkDevice(session, result.device);
+  c.set("session", session);
+  c.set("device", result.device);
+  await next();
 });
+const who = (c: Context<Env>) => [c.get("session"), c.get("device")] as const;
+
+app.get("/api/me", async (c) => send(c, await demo.me(...who(c))));
+app.get("/api/devices", async (c) => send(c, await demo.devices(...who(c))));
 app.patch("/api/devices/:id", async (c) =>
-  c.json({
-    device: await binding.update(c.get("session").userId, c.req.param("id"), {
-      displayName: (await body(c)).displayName as string,
-    }),
-  }),
+  send(c, await demo.rename(...who(c), c.req.param("id"), await body(c))),
 );
 app.post("/api/devices/:id/block", async (c) =>
-  c.json({ device: await binding.block(c.get("session").userId, c.req.param("id")) }),
+  send(c, await demo.block(...who(c), c.req.param("id"))),
 );
 app.post("/api/devices/:id/unblock", async (c) =>
-  c.json({ device: await binding.unblock(c.get("session").userId, c.req.param("id")) }),
+  send(c, await demo.unblock(...who(c), c.req.param("id"))),
 );
-app.delete("/api/devices/:id", async (c) => {
-  const current = c.req.param("id") === c.get("deviceId");
-  await binding.delete(c.get("session").userId, c.req.param("id"));
-  if (current) deleteCookie(c, "sid", { path: "/" });
-  return c.json({ deleted: true, signedOut: current });
-});
-app.get("/api/inbox", async (c) => {
-  const raw = await redis.lrange(`${prefix}outbox:${c.get("session").userId}`, 0, 99);
-  return c.json({ messages: raw.map((m) => JSON.parse(m)) });
-});
-app.put("/api/settings", async (c) => {
-  const { singleDevice: on } = await body(c);
-  if (typeof on !== "boolean")
-    throw new AppError(400, "invalid_input", "singleDevice must be true or false.");
-  await redis.hset(`${prefix}single-device`, c.get("session").userId, on ? "1" : "0");
-  return c.json({ settings: { singleDevice: on } });
-});
-app.post("/api/logout", (c) => {
-  deleteCookie(c, "sid", { path: "/" });
-  return c.json({ signedOut: true });
+app.delete("/api/devices/:id", async (c) =>
+  send(c, await demo.remove(...who(c), c.req.param("id"))),
+);
+app.get("/api/inbox", async (c) => send(c, await demo.inbox(c.get("session"))));
+app.put("/api/settings", async (c) =>
+  send(c, await demo.saveSettings(c.get("session"), await body(c))),
+);
+app.post("/api/logout", async (c) => send(c, await demo.logout(c.get("session"))));
+app.all("/api/*", () => {
+  throw new AppError(404, "not_found", "No such API route.");
 });
 
 app.onError((error, c) => {
   if (isDeviceBindingError(error)) return glue.errorResponse(c.req.raw, error);
-  if (error instanceof AppError)
-    return c.json({ error: error.code, message: error.message }, error.status);
+  if (error instanceof AppError) return c.json(error.toJSON(), error.status);
   console.error(error);
   return c.json({ error: "internal", message: "Something went wrong." }, 500);
 });
 
+// Reach both databases before taking requests, so a wrong setting stops this process at once
+// (and with it the launcher) instead of failing every request later.
+try {
+  await redis.connect();
+  await redis.ping();
+} catch (error) {
+  const reason = (redisError as Error | null)?.message ?? (error as Error).message;
+  console.error(`${name}: cannot reach Redis at REDIS_URL: ${reason}`);
+  process.exit(1);
+}
+try {
+  await store.listDevices("startup-check");
+} catch (error) {
+  const cause = (error as { cause?: Error }).cause;
+  console.error(
+    `${name}: cannot reach PostgreSQL at DATABASE_URL: ${cause?.message ?? (error as Error).message}`,
+  );
+  process.exit(1);
+}
+
 const server = createServer(getRequestListener(app.fetch));
-server.listen(port, "127.0.0.1", () => console.log(`${name} listening on 127.0.0.1:${port}`));
+server.on("error", (error) => {
+  console.error(`${name}: cannot listen on 127.0.0.1:${port}: ${error.message}`);
+  process.exit(1);
+});
+server.listen(port, "127.0.0.1", () => {
+  console.log(`${name} listening on 127.0.0.1:${port}`);
+  process.send?.({ ready: name });
+});
+const stopSweeping = demo.startSweeping();
 process.on("SIGTERM", () => {
+  stopSweeping();
   server.close();
+  server.closeAllConnections();
   void Promise.all([store.close(), replayStore.close()])
     .then(() => redis.quit())
     .then(() => process.exit(0));
 });
+// Ctrl-C reaches the whole process group; the launcher decides, and sends SIGTERM.
+process.on("SIGINT", () => {});

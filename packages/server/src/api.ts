@@ -1,5 +1,8 @@
 // Everything both entry points export, except createDeviceBinding (bound to their crypto).
 export {
+  ACTION_JWT_TYP,
+  ACTION_MAX_LIFETIME_SECONDS,
+  type ActionClaims,
   type ChallengeJSON,
   DeviceBindingError,
   type DeviceBindingErrorCode,
@@ -22,21 +25,26 @@ export type {
   Tier,
 } from "./dbsc.js";
 export type { DeviceBinding, DeviceBindingOptions } from "./device-binding.js";
-export type {
-  DbscPublicJwk,
-  DbscSession,
-  DbscSessionPatch,
-  DbscSessionStatus,
-  DbscSessionStore,
-  Device,
-  DeviceLimit,
-  DeviceMetadata,
-  DevicePatch,
-  DeviceStatus,
-  DeviceStore,
-  InsertDeviceResult,
-  PublicJwk,
-  ReplayStore,
+export {
+  compareDevicesByCreated,
+  type DbscPublicJwk,
+  type DbscSession,
+  type DbscSessionPatch,
+  type DbscSessionStatus,
+  type DbscSessionStore,
+  type Device,
+  type DeviceLimit,
+  type DeviceListQuery,
+  type DeviceMetadata,
+  type DevicePatch,
+  type DevicePosition,
+  type DeviceStatus,
+  type DeviceStore,
+  type InsertDeviceResult,
+  isAfterPosition,
+  matchesDeviceQuery,
+  type PublicJwk,
+  type ReplayStore,
 } from "./device-store.js";
 export type { DeviceEvent, DeviceEventHandler } from "./events.js";
 export {
@@ -52,9 +60,11 @@ export {
 } from "./http.js";
 export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./memory-store.js";
 export type {
+  DevicePage,
   DeviceRegistry,
   DeviceUpdate,
   KnownStatus,
+  ListAllOptions,
   RegisterOptions,
   RegisterResult,
   RegistryOptions,
@@ -62,6 +72,7 @@ export type {
 export { assertSessionDevice } from "./session.js";
 export { deviceNameFromUserAgent } from "./user-agent.js";
 export type { VerifiedProof } from "./verified-proof.js";
+export type { ActionVerifier, VerifiedAction, VerifyActionOptions } from "./verify-action.js";
 export type {
   HeadersLike,
   ProofVerifier,

@@ -27,7 +27,7 @@ import type { DeviceEvent } from "./events.js";
 import { errorResponse } from "./http.js";
 import { readPublicJwk, readRsaPublicJwk } from "./jwk.js";
 import type { DeviceRegistry } from "./registry.js";
-import { consumeKey } from "./replay.js";
+import { consumeOnce } from "./replay.js";
 import { parseStrictJsonObject } from "./strict-json.js";
 import type { HeadersLike, RequestLike } from "./verify-proof.js";
 
@@ -455,10 +455,25 @@ export function createDbsc(options: DbscOptions | undefined, deps: DbscDependenc
     if (!valid) fail("The DBSC JWT's signature does not verify");
   }
 
-  /** Records a challenge as used; false when it already was. Kept a minute past the challenge's
-   * expiry, for servers of a fleet whose clocks lag. */
-  const consume = (challengeId: string, expiresAtSeconds: number) =>
-    consumeKey(replayStore, `dbsc:${challengeId}`, (expiresAtSeconds + 60) * 1000);
+  /**
+   * Records a challenge as used; false when it already was. Kept a minute past the challenge's
+   * expiry, for servers of a fleet whose clocks lag.
+   */
+  async function consume(challengeId: string, expiresAtSeconds: number): Promise<boolean> {
+    try {
+      await consumeOnce(
+        replayStore,
+        `dbsc:${challengeId}`,
+        (expiresAtSeconds + 60) * 1000,
+        "ERR_CHALLENGE_USED",
+        "This DBSC challenge was already used",
+      );
+      return true;
+    } catch (error) {
+      if (isDeviceBindingError(error, "ERR_CHALLENGE_USED")) return false;
+      throw error;
+    }
+  }
 
   /** Store outages and malformed requests as a typed error answer, never a rejection. */
   async function answerErrors(run: () => Promise<Response>): Promise<Response> {

@@ -1,7 +1,7 @@
 // createDeviceBinding: one object with everything a backend calls, challenges, verification,
 // the registry and the session guard, over the crypto backend the entry point chose.
 import { type ChallengeJSON, DeviceBindingError, isDeviceBindingError } from "@devicebound/wire";
-import { type ChallengeContext, challengeIssuer, readSecrets } from "./challenge.js";
+import { type ChallengeContext, readSecrets } from "./challenge.js";
 import type { CryptoBackend } from "./crypto-backend.js";
 import { createDbsc, type Dbsc, type DbscOptions } from "./dbsc.js";
 import type { DbscSessionStore, Device, DeviceStore, ReplayStore } from "./device-store.js";
@@ -15,6 +15,7 @@ import {
 } from "./registry.js";
 import { assertSessionDevice } from "./session.js";
 import type { VerifiedProof } from "./verified-proof.js";
+import { type ActionVerifier, createActionVerifier } from "./verify-action.js";
 import {
   createProofVerifier,
   type ProofVerifier,
@@ -39,7 +40,7 @@ export interface DeviceBindingOptions
   dbscStore?: DbscSessionStore;
 }
 
-export interface DeviceBinding extends ProofVerifier, DeviceRegistry {
+export interface DeviceBinding extends ProofVerifier, ActionVerifier, DeviceRegistry {
   /** DBSC sessions: start, the registration and refresh endpoints, end, and the request tier. */
   readonly dbsc: Dbsc;
   /**
@@ -89,9 +90,16 @@ export function createDeviceBindingWith(defaultCrypto: () => CryptoBackend) {
     if (!replayStore)
       throw new TypeError("give a replayStore, or a store that implements consume()");
     const crypto = options.crypto ?? defaultCrypto();
-    const verifier = createProofVerifier({ ...options, replayStore, crypto });
+    const { parts, ...verifier } = createProofVerifier({ ...options, replayStore, crypto });
     const registry = createRegistry({ ...options, store });
     const emit = eventEmitter(options.onEvent);
+    const actions = createActionVerifier({
+      parts,
+      crypto,
+      replayStore,
+      registry,
+      onEvent: options.onEvent,
+    });
     const dbscStore =
       options.dbscStore ??
       (typeof (store as Partial<DbscSessionStore>)?.updateDbscSession === "function"
@@ -102,19 +110,15 @@ export function createDeviceBindingWith(defaultCrypto: () => CryptoBackend) {
       replayStore,
       registry,
       crypto,
-      // The same secrets and lifetime as DPoP challenges; only the issuer object is its own.
-      challenges: challengeIssuer(
-        crypto,
-        readSecrets(options.secret),
-        options.challengeTtlSeconds ?? 300,
-      ),
+      challenges: parts.challenges,
       secrets: readSecrets(options.secret),
-      now: options.now ?? Date.now,
+      now: parts.now,
       emit,
     });
 
     return {
       ...verifier,
+      ...actions,
       ...registry,
       dbsc,
       async requireDevice(userId, proof, sessionJkt) {

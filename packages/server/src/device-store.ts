@@ -58,10 +58,67 @@ export type InsertDeviceResult =
   /** The limit was reached and `onLimit` is `reject`: nothing changed. */
   | { outcome: "limit" };
 
+/** A place in the all-devices order: strictly after this (`createdAtMs`, `id`). */
+export interface DevicePosition {
+  createdAtMs: number;
+  id: string;
+}
+
+/** What `listAllDevices` returns: filters, all optional, are combined with AND. */
+export interface DeviceListQuery {
+  /** Most devices to return, at least 1. */
+  limit: number;
+  /** Only devices after this position in the order (see `listAllDevices`). */
+  after?: DevicePosition | undefined;
+  status?: DeviceStatus | undefined;
+  userId?: string | undefined;
+  /** Non-empty text to find in `userId` or `displayName`; see `matchesDeviceQuery`. */
+  query?: string | undefined;
+}
+
 /**
- * Devices, per user. Every method is scoped to `userId`: a device of another user is
- * invisible (read as `null`, never changed). Failures to reach the database reject with a
- * `DeviceBindingError` coded `ERR_STORE_UNAVAILABLE`; the store never half-applies a change.
+ * The order of `listDevices`, `listAllDevices` and `findDevicesByJkt`: oldest `createdAt`
+ * first, ties by `id` compared as strings (code units; ids are ASCII, so bytewise too).
+ */
+export function compareDevicesByCreated(a: Device, b: Device): number {
+  return a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+const asciiLower = (text: string) => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
+
+/**
+ * The filters of a `DeviceListQuery`, as every store applies them. `query` is a substring of
+ * `userId` or `displayName` where ASCII letters match in either case and every other character
+ * only itself (no wildcards, no Unicode case folding, so every database agrees).
+ */
+export function matchesDeviceQuery(
+  device: Device,
+  filters: Pick<DeviceListQuery, "status" | "userId" | "query">,
+): boolean {
+  if (filters.status !== undefined && device.status !== filters.status) return false;
+  if (filters.userId !== undefined && device.userId !== filters.userId) return false;
+  if (filters.query === undefined) return true;
+  const needle = asciiLower(filters.query);
+  return (
+    asciiLower(device.userId).includes(needle) || asciiLower(device.displayName).includes(needle)
+  );
+}
+
+/** True when `device` comes after `position` in the all-devices order. */
+export function isAfterPosition(device: Device, position: DevicePosition | undefined): boolean {
+  if (position === undefined) return true;
+  const created = device.createdAt.getTime();
+  return (
+    created > position.createdAtMs || (created === position.createdAtMs && device.id > position.id)
+  );
+}
+
+/**
+ * Devices, per user. Every method that takes a `userId` is scoped to it: a device of another
+ * user is invisible (read as `null`, never changed). The three read-only methods at the end
+ * answer across users, for `recognize` and administrators. Failures to reach the database
+ * reject with a `DeviceBindingError` coded `ERR_STORE_UNAVAILABLE`; the store never
+ * half-applies a change.
  */
 export interface DeviceStore {
   /**
@@ -80,6 +137,22 @@ export interface DeviceStore {
   updateDevice(userId: string, deviceId: string, patch: DevicePatch): Promise<Device | null>;
   /** Deletes the device; `true` when it existed. */
   deleteDevice(userId: string, deviceId: string): Promise<boolean>;
+  /**
+   * Every device holding this key, across all users and of either status, in the order of
+   * `compareDevicesByCreated`; `[]` for none. The one method not scoped to a user: it serves
+   * `recognize`, before anyone signed in. Indexed: it must not scan all devices.
+   */
+  findDevicesByJkt(jkt: string): Promise<Device[]>;
+  /** How many devices the user has, of either status; 0 for none. */
+  countDevices(userId: string): Promise<number>;
+  /**
+   * At most `query.limit` devices of all users, in the order of `compareDevicesByCreated`,
+   * starting after `query.after` and kept only when they match the filters
+   * (`matchesDeviceQuery`). For administrators. Keyset pagination: a page reads from an index
+   * at the position, never skipping rows by count, so a deep page costs what the first does,
+   * and devices inserted or deleted elsewhere never shift a later page.
+   */
+  listAllDevices(query: DeviceListQuery): Promise<Device[]>;
   /** Releases what the adapter created (connections it opened); never what it was given. */
   close?(): Promise<void>;
 }

@@ -39,6 +39,18 @@ export function errorAnswer(code: DeviceBindingErrorCode): ErrorAnswer {
     ERR_DBSC_COOKIE_MISSING: 403,
     ERR_DBSC_COOKIE_INVALID: 403,
     ERR_DBSC_REQUIRED: 403,
+    // An action token that cannot authorise this action: the request itself was authenticated,
+    // so the answer is "forbidden", never a DPoP 401 (that would make the client retry the
+    // request with the same token). A malformed one is a bad request.
+    ERR_ACTION_MALFORMED: 400,
+    ERR_ACTION_TYP: 403,
+    ERR_ACTION_SIGNATURE: 403,
+    ERR_ACTION_LIFETIME: 403,
+    ERR_ACTION_EXPIRED: 403,
+    ERR_ACTION_NAME: 403,
+    ERR_ACTION_DATA: 403,
+    ERR_ACTION_REPLAYED: 403,
+    ERR_ACTION_DEVICE: 403,
     ERR_DEVICE_NOT_FOUND: 404,
     ERR_DEVICE_LIMIT: 409,
     ERR_STORE_UNAVAILABLE: 503,

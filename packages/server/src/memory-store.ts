@@ -1,14 +1,17 @@
 // The in-memory store: devices and replay keys in Maps. For tests, demos and single-process
 // apps; every operation is synchronous inside, so each one is atomic.
-import type {
-  DbscSession,
-  DbscSessionStore,
-  Device,
-  DeviceLimit,
-  DevicePatch,
-  DeviceStore,
-  InsertDeviceResult,
-  ReplayStore,
+import {
+  compareDevicesByCreated,
+  type DbscSession,
+  type DbscSessionStore,
+  type Device,
+  type DeviceLimit,
+  type DevicePatch,
+  type DeviceStore,
+  type InsertDeviceResult,
+  isAfterPosition,
+  matchesDeviceQuery,
+  type ReplayStore,
 } from "./device-store.js";
 
 export interface MemoryStoreOptions {
@@ -29,18 +32,22 @@ export function byLeastRecentlySeen(a: Device, b: Device): number {
   );
 }
 
-/** Orders devices for listing: oldest first, ties by id. */
-export function byCreated(a: Device, b: Device): number {
-  return a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
-
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const now = options.now ?? Date.now;
   const users = new Map<string, Map<string, Device>>();
+  // jkt -> the stored devices (the same objects as in `users`) holding that key.
+  const byJkt = new Map<string, Set<Device>>();
   const replay = new Map<string, number>();
   const dbscSessions = new Map<string, DbscSession>();
   let dbscInserts = 0;
   let consumes = 0;
+
+  function remove(devices: Map<string, Device>, device: Device) {
+    devices.delete(device.id);
+    const holders = byJkt.get(device.jkt);
+    holders?.delete(device);
+    if (holders?.size === 0) byJkt.delete(device.jkt);
+  }
 
   const copy = (device: Device): Device => structuredClone(device);
   const devicesOf = (userId: string) => users.get(userId);
@@ -63,15 +70,17 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         if (limit.onLimit === "reject") return { outcome: "limit" };
         const oldest = active.sort(byLeastRecentlySeen);
         for (const victim of oldest.slice(0, active.length - limit.maxDevices + 1)) {
-          devices.delete(victim.id);
-          evicted.push(victim);
+          remove(devices, victim);
+          evicted.push(copy(victim));
         }
       }
       if (!devices) {
         devices = new Map();
         users.set(device.userId, devices);
       }
-      devices.set(device.id, copy(device));
+      const stored = copy(device);
+      devices.set(device.id, stored);
+      byJkt.set(device.jkt, (byJkt.get(device.jkt) ?? new Set()).add(stored));
       return { outcome: "created", device: copy(device), evicted };
     },
 
@@ -88,7 +97,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     },
 
     async listDevices(userId) {
-      return [...(devicesOf(userId)?.values() ?? [])].sort(byCreated).map(copy);
+      return [...(devicesOf(userId)?.values() ?? [])].sort(compareDevicesByCreated).map(copy);
     },
 
     async updateDevice(userId, deviceId, patch: DevicePatch) {
@@ -103,11 +112,31 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     async deleteDevice(userId, deviceId) {
       const devices = devicesOf(userId);
-      if (!devices?.delete(deviceId)) return false;
+      const device = devices?.get(deviceId);
+      if (!devices || !device) return false;
+      remove(devices, device);
       if (devices.size === 0) users.delete(userId);
       return true;
     },
 
+    async findDevicesByJkt(jkt) {
+      return [...(byJkt.get(jkt) ?? [])].sort(compareDevicesByCreated).map(copy);
+    },
+    async countDevices(userId) {
+      return devicesOf(userId)?.size ?? 0;
+    },
+    // A scan of every device per call: fine for tests and demos, which is what this store is for.
+    async listAllDevices(query) {
+      const pool = query.userId === undefined ? [...users.values()] : [devicesOf(query.userId)];
+      const found: Device[] = [];
+      for (const devices of pool) {
+        for (const device of devices?.values() ?? []) {
+          if (isAfterPosition(device, query.after) && matchesDeviceQuery(device, query))
+            found.push(device);
+        }
+      }
+      return found.sort(compareDevicesByCreated).slice(0, query.limit).map(copy);
+    },
     async consume(key, expiresAtMs) {
       const nowMs = now();
       // A record that would already be expired cannot promise "once": refuse, never record it.
@@ -172,6 +201,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     async close() {
       users.clear();
+      byJkt.clear();
       replay.clear();
       dbscSessions.clear();
     },

@@ -280,3 +280,99 @@ describe("manage", () => {
     }
   });
 });
+
+describe("recognize, count and listAll", () => {
+  it("recognises only active devices of the key, across users, without touching them", async () => {
+    const { reg, advance } = registry();
+    const p = proof();
+    const a = (await reg.register("alice", p)).device;
+    advance(1);
+    const b = (await reg.register("bob", p)).device;
+    advance(1);
+    await reg.register("carol", proof());
+    await reg.block("bob", b.id);
+    advance(3_600_000);
+    expect(await reg.recognize(p)).toEqual([a]);
+    expect(await reg.recognize(proof())).toEqual([]);
+    await expect(reg.recognize({} as never)).rejects.toBeInstanceOf(TypeError);
+  });
+
+  it("counts a user's devices and refuses a malformed user id", async () => {
+    const { reg } = registry();
+    await reg.register("alice", proof());
+    await reg.register("alice", proof());
+    expect(await reg.count("alice")).toBe(2);
+    expect(await reg.count("nobody")).toBe(0);
+    await expect(reg.count("")).rejects.toMatchObject({ code: "ERR_INVALID_INPUT" });
+  });
+
+  it("gives a next cursor exactly when more devices follow", async () => {
+    const { reg, advance } = registry();
+    for (let i = 0; i < 4; i++) {
+      await reg.register(`user-${i}`, proof());
+      advance(1);
+    }
+    const first = await reg.listAll({ limit: 2 });
+    expect(first.devices.map((d) => d.userId)).toEqual(["user-0", "user-1"]);
+    const second = await reg.listAll({ limit: 2, cursor: first.nextCursor });
+    expect(second.devices.map((d) => d.userId)).toEqual(["user-2", "user-3"]);
+    expect(second.nextCursor).toBeUndefined();
+    expect(await reg.listAll({ limit: 4 })).not.toHaveProperty("nextCursor");
+    expect((await reg.listAll()).devices).toHaveLength(4);
+    expect((await reg.listAll({ query: "" })).devices).toHaveLength(4);
+  });
+
+  it("refuses cursors it did not issue and out-of-range options with ERR_INVALID_INPUT", async () => {
+    const { reg } = registry();
+    await reg.register("alice", proof());
+    const b64 = (text: string) => Buffer.from(text).toString("base64url");
+    for (const cursor of [
+      "",
+      "not a cursor",
+      b64("2.1.abc"),
+      b64("1.-1.abc"),
+      b64("1.01.abc"),
+      b64("1.99999999999999999.abc"),
+      b64("1.5.a b"),
+      b64("1.5."),
+      `${b64("1.5.abc")}=`,
+      Buffer.from([0xff, 0xfe]).toString("base64url"),
+      "A".repeat(200),
+      42,
+    ]) {
+      await expect(reg.listAll({ cursor } as never), String(cursor)).rejects.toMatchObject({
+        code: "ERR_INVALID_INPUT",
+        details: { field: "cursor" },
+      });
+    }
+    expect((await reg.listAll({ cursor: b64("1.5.abc") })).devices).toHaveLength(1);
+    await expect(reg.listAll({ cursor: b64("1.9999999999999.abc") })).resolves.toEqual({
+      devices: [],
+    });
+    for (const [options, field] of [
+      [{ limit: 0 }, "limit"],
+      [{ limit: 501 }, "limit"],
+      [{ limit: 1.5 }, "limit"],
+      [{ status: "deleted" }, "status"],
+      [{ userId: "" }, "userId"],
+      [{ query: "x".repeat(257) }, "query"],
+      [{ query: "a\u0000b" }, "query"],
+      [{ query: 5 }, "query"],
+    ] as const) {
+      await expect(reg.listAll(options as never)).rejects.toMatchObject({
+        code: "ERR_INVALID_INPUT",
+        details: { field },
+      });
+    }
+    expect((await reg.listAll({ limit: 500 })).devices).toHaveLength(1);
+  });
+
+  it("tells a store without the new methods apart with a TypeError", async () => {
+    const { store } = registry();
+    const { findDevicesByJkt, countDevices, listAllDevices, ...old } = store;
+    const reg = createRegistry({ store: old as unknown as DeviceStore });
+    await expect(reg.recognize(proof())).rejects.toThrow(/findDevicesByJkt/);
+    await expect(reg.count("alice")).rejects.toThrow(/countDevices/);
+    await expect(reg.listAll()).rejects.toThrow(/listAllDevices/);
+  });
+});

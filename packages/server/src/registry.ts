@@ -1,7 +1,20 @@
 // The device registry: a user's devices, keyed by key thumbprint, over any DeviceStore.
-import { base64urlEncode, DeviceBindingError, type ProofAlgorithm } from "@devicebound/wire";
-import type { Device, DeviceLimit, DeviceMetadata, DeviceStore } from "./device-store.js";
-import type { DeviceEvent, DeviceEventHandler } from "./events.js";
+import {
+  base64urlDecode,
+  base64urlEncode,
+  DeviceBindingError,
+  type ProofAlgorithm,
+  utf8,
+} from "@devicebound/wire";
+import type {
+  Device,
+  DeviceLimit,
+  DeviceMetadata,
+  DevicePosition,
+  DeviceStatus,
+  DeviceStore,
+} from "./device-store.js";
+import { type DeviceEventHandler, eventEmitter } from "./events.js";
 import { deviceNameFromUserAgent } from "./user-agent.js";
 import type { VerifiedProof } from "./verified-proof.js";
 
@@ -44,6 +57,26 @@ export interface DeviceUpdate {
   metadata?: DeviceMetadata;
 }
 
+export interface ListAllOptions {
+  /** Devices per page, 1 to 500. Default 50. */
+  limit?: number | undefined;
+  /** The `nextCursor` of the previous page; absent for the first page. */
+  cursor?: string | undefined;
+  status?: DeviceStatus | undefined;
+  userId?: string | undefined;
+  /**
+   * Text to find in the user id or the display name: a substring, ASCII letters in either case,
+   * every other character (`%` and `_` included) only itself. Empty means no filter.
+   */
+  query?: string | undefined;
+}
+
+export interface DevicePage {
+  devices: Device[];
+  /** Present when more devices may follow: pass it as `cursor` for the next page. */
+  nextCursor?: string;
+}
+
 export interface DeviceRegistry {
   register(
     userId: string,
@@ -58,6 +91,18 @@ export interface DeviceRegistry {
   block(userId: string, deviceId: string): Promise<Device>;
   unblock(userId: string, deviceId: string): Promise<Device>;
   delete(userId: string, deviceId: string): Promise<void>;
+  /**
+   * The active devices holding this key across all users, oldest first: who used this browser,
+   * for "welcome back" and account pickers before sign-in. See the README's privacy note.
+   */
+  recognize(proof: Pick<VerifiedProof, "jkt">): Promise<Device[]>;
+  /** How many devices the user has, active and blocked. */
+  count(userId: string): Promise<number>;
+  /**
+   * All users' devices for administrators, a page at a time: oldest `createdAt` first, ties by
+   * id, with a cursor that stays valid while devices are added and deleted.
+   */
+  listAll(options?: ListAllOptions): Promise<DevicePage>;
 }
 
 const MAX_USER_ID = 256;
@@ -77,6 +122,29 @@ const INVISIBLE =
   // biome-ignore lint/suspicious/noMisleadingCharacterClass: lone combining and invisible characters are what it finds.
   /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2060-\u2064\u3164\ufeff\uffa0\ufff9-\ufffb]|\udb40[\udc00-\udc7f]/;
 const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const DEFAULT_PAGE = 50;
+const MAX_PAGE = 500;
+const MAX_QUERY = 256;
+// A cursor is base64url("1.<createdAtMs>.<deviceId>"): opaque to callers, versioned for us.
+const CURSOR = /^1\.(0|[1-9][0-9]{0,15})\.([A-Za-z0-9_-]{1,64})$/;
+const cursorDecoder = new TextDecoder("utf-8", { fatal: true });
+
+function encodeCursor(device: Device): string {
+  return base64urlEncode(utf8(`1.${device.createdAt.getTime()}.${device.id}`));
+}
+
+function decodeCursor(cursor: unknown): DevicePosition {
+  const bytes = typeof cursor === "string" && cursor.length <= 128 ? base64urlDecode(cursor) : null;
+  let match: RegExpExecArray | null = null;
+  try {
+    match = bytes && CURSOR.exec(cursorDecoder.decode(bytes));
+  } catch {
+    // Not UTF-8: refused below like any other foreign cursor.
+  }
+  const createdAtMs = Number(match?.[1]);
+  if (!match || !Number.isSafeInteger(createdAtMs)) invalid("cursor is malformed", "cursor");
+  return { createdAtMs, id: match[2] as string };
+}
 
 function invalid(message: string, field: string): never {
   throw new DeviceBindingError("ERR_INVALID_INPUT", message, { details: { field } });
@@ -204,15 +272,7 @@ export function createRegistry(options: RegistryOptions): DeviceRegistry {
     };
   }
 
-  function emit(event: DeviceEvent): void {
-    if (!options.onEvent) return;
-    try {
-      const result = options.onEvent(event);
-      if (result && typeof result.then === "function") result.then(undefined, () => {});
-    } catch {
-      // An event handler never fails the call that raised the event.
-    }
-  }
+  const emit = eventEmitter(options.onEvent);
 
   /** Moves lastSeenAt forward when it is older than the resolution. */
   async function touch(device: Device): Promise<Device> {
@@ -244,6 +304,14 @@ export function createRegistry(options: RegistryOptions): DeviceRegistry {
     const seen = await touch(device);
     emit({ type: "seen", device: seen });
     return { device: seen, newDeviceDetected: false };
+  }
+
+  function need<K extends "findDevicesByJkt" | "countDevices" | "listAllDevices">(
+    method: K,
+  ): NonNullable<DeviceStore[K]> {
+    if (typeof store[method] !== "function")
+      throw new TypeError(`store must implement ${method}()`);
+    return store[method].bind(store) as NonNullable<DeviceStore[K]>;
   }
 
   return {
@@ -341,6 +409,40 @@ export function createRegistry(options: RegistryOptions): DeviceRegistry {
         throw new DeviceBindingError("ERR_DEVICE_NOT_FOUND", "No such device for this user");
       }
       emit({ type: "deleted", device, reason: "user" });
+    },
+    async recognize(proof) {
+      if (typeof proof?.jkt !== "string")
+        throw new TypeError("pass the VerifiedProof that verifyProof returned");
+      const devices = await need("findDevicesByJkt")(proof.jkt);
+      return devices.filter((device) => device.status === "active");
+    },
+    async count(userId) {
+      return need("countDevices")(checkUserId(userId));
+    },
+    async listAll(listOptions = {}) {
+      if (typeof listOptions !== "object" || listOptions === null)
+        invalid("listAll options must be an object", "options");
+      const { limit = DEFAULT_PAGE, cursor, status, userId, query } = listOptions;
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE)
+        invalid(`limit must be an integer from 1 to ${MAX_PAGE}`, "limit");
+      if (status !== undefined && status !== "active" && status !== "blocked")
+        invalid('status must be "active" or "blocked"', "status");
+      if (
+        query !== undefined &&
+        (typeof query !== "string" || query.length > MAX_QUERY || NOT_PRINTABLE.test(query))
+      ) {
+        invalid(`query must be at most ${MAX_QUERY} printable characters`, "query");
+      }
+      const devices = await need("listAllDevices")({
+        limit: limit + 1,
+        after: cursor === undefined ? undefined : decodeCursor(cursor),
+        status,
+        userId: userId === undefined ? undefined : checkUserId(userId),
+        query: query === "" ? undefined : query,
+      });
+      if (devices.length <= limit) return { devices };
+      const page = devices.slice(0, limit);
+      return { devices: page, nextCursor: encodeCursor(page[limit - 1] as Device) };
     },
   };
 }

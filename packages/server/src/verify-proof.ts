@@ -1,7 +1,6 @@
 // The RFC 9449 section 4.3 verifier, hardened: every check fails closed with a stable code, and
 // nothing is recorded until every other check has passed.
 import {
-  base64urlDecode,
   base64urlEncode,
   type ChallengeJSON,
   DeviceBindingError,
@@ -14,16 +13,16 @@ import {
 } from "@devicebound/wire";
 import {
   type ChallengeContext,
+  type ChallengeIssuer,
   type ChallengeSecret,
   challengeIssuer,
   readSecrets,
 } from "./challenge.js";
-import { type CryptoBackend, LruCache, type SignatureAlgorithm } from "./crypto-backend.js";
-import type { PublicJwk, ReplayStore } from "./device-store.js";
-import type { DeviceEventHandler } from "./events.js";
-import { readPublicJwk, thumbprint } from "./jwk.js";
-import { consumeKey } from "./replay.js";
-import { parseStrictJsonObject } from "./strict-json.js";
+import type { CryptoBackend } from "./crypto-backend.js";
+import type { ReplayStore } from "./device-store.js";
+import { type DeviceEventHandler, eventEmitter } from "./events.js";
+import { acceptedAlgorithms, createJwsReader, fail, JTI } from "./jws.js";
+import { consumeChallengeOnce, consumeOnce } from "./replay.js";
 import type { VerifiedProof } from "./verified-proof.js";
 
 export interface ProofVerifierOptions {
@@ -99,34 +98,6 @@ export interface ProofVerifier {
   verifyRequest(request: RequestLike, options?: VerifyRequestOptions): Promise<VerifiedProof>;
 }
 
-interface CheckedHeader {
-  alg: SignatureAlgorithm;
-  headerAlg: ProofAlgorithm;
-  jwk: PublicJwk;
-  canonical: string;
-}
-
-// A proof's `jti` is a key in every store: printable ASCII keeps it one byte string everywhere
-// (PostgreSQL refuses NUL, and lone surrogates would collide once encoded as UTF-8).
-const JTI = /^[\x21-\x7e]{1,256}$/;
-// Far larger than a real proof header (about 250 characters for a P-256 key); checked before the
-// header is decoded, so no unauthenticated request makes the verifier parse or keep more.
-const MAX_HEADER_SEGMENT = 1024;
-
-const ALG_NAMES: Record<string, SignatureAlgorithm> = {
-  ES256: "ES256",
-  EdDSA: "Ed25519",
-  Ed25519: "Ed25519",
-};
-
-function fail(
-  code: ConstructorParameters<typeof DeviceBindingError>[0],
-  message: string,
-  details?: Record<string, unknown>,
-): never {
-  throw new DeviceBindingError(code, message, details ? { details } : {});
-}
-
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
@@ -188,7 +159,21 @@ function headerValue(headers: HeadersLike, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : (value as string | undefined);
 }
 
-export function createProofVerifier(options: ProofVerifierOptions): ProofVerifier {
+/** What the action-token verifier shares with the proof verifier it is built beside. */
+export interface VerifierParts {
+  challenges: ChallengeIssuer;
+  algorithms: ReadonlySet<ProofAlgorithm>;
+  /** Tolerated clock difference, in seconds. */
+  skewSeconds: number;
+  /** How long a proof stays acceptable after its iat (max age + skew), in seconds. */
+  windowSeconds: number;
+  maxProofBytes: number;
+  now: () => number;
+}
+
+export function createProofVerifier(
+  options: ProofVerifierOptions,
+): ProofVerifier & { parts: VerifierParts } {
   const { crypto, replayStore } = options;
   if (typeof replayStore?.consume !== "function")
     throw new TypeError("replayStore must implement consume()");
@@ -202,27 +187,33 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
   const requireChallengeDefault = options.requireChallenge ?? true;
   const now = options.now ?? Date.now;
   const origins = readOrigins(options.publicOrigin);
-  const algorithms = new Set<ProofAlgorithm>();
-  for (const alg of options.algorithms ?? ["ES256"]) {
-    const normalized = ALG_NAMES[alg];
-    if (normalized === undefined) throw new TypeError(`algorithms: unsupported "${alg}"`);
-    if (normalized === "Ed25519") algorithms.add("EdDSA").add("Ed25519");
-    else algorithms.add(alg);
-  }
+  const algorithms = acceptedAlgorithms(options.algorithms ?? ["ES256"]);
   const challenges = challengeIssuer(crypto, secrets, challengeTtl);
+  const reader = createJwsReader({
+    typ: DPOP_JWT_TYP,
+    algorithms,
+    crypto,
+    maxBytes: maxProofBytes,
+    noun: "proof",
+    codes: {
+      missing: "ERR_PROOF_MISSING",
+      tooLarge: "ERR_PROOF_TOO_LARGE",
+      malformed: "ERR_PROOF_MALFORMED",
+      typ: "ERR_PROOF_TYP",
+      alg: "ERR_PROOF_ALG",
+      crit: "ERR_PROOF_CRIT",
+      jwk: "ERR_PROOF_JWK",
+      signature: "ERR_PROOF_SIGNATURE",
+    },
+  });
 
+  const emit = eventEmitter(options.onEvent);
   function emitFailure(error: DeviceBindingError): void {
-    if (!options.onEvent) return;
-    try {
-      const result = options.onEvent({
-        type: "verificationFailed",
-        code: error.code,
-        message: error.message,
-      });
-      if (result && typeof result.then === "function") result.then(undefined, () => {});
-    } catch {
-      // An event handler never fails a request.
-    }
+    emit({
+      type: "verificationFailed",
+      code: error.code,
+      message: error.message,
+    });
   }
 
   function requestUrl(url: string | URL): URL {
@@ -280,74 +271,13 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
     }
   }
 
-  const decoder = new TextDecoder("utf-8", { fatal: true });
-  const headers = new LruCache<string, CheckedHeader>(10_000);
-  const thumbprints = new LruCache<string, string>(10_000);
-
-  function readHeader(segment: string): CheckedHeader {
-    if (segment.length > MAX_HEADER_SEGMENT)
-      fail("ERR_PROOF_TOO_LARGE", `The proof's header exceeds ${MAX_HEADER_SEGMENT} characters`);
-    const bytes = base64urlDecode(segment);
-    if (bytes === null) fail("ERR_PROOF_MALFORMED", "The proof is not strict base64url");
-    let header: Record<string, unknown>;
-    try {
-      header = parseStrictJsonObject(decoder.decode(bytes));
-    } catch (cause) {
-      throw new DeviceBindingError("ERR_PROOF_MALFORMED", "The proof's header is not strict JSON", {
-        cause,
-      });
-    }
-    if (header.typ !== DPOP_JWT_TYP) fail("ERR_PROOF_TYP", `typ must be "${DPOP_JWT_TYP}"`);
-    if (typeof header.alg !== "string" || !algorithms.has(header.alg as ProofAlgorithm)) {
-      fail("ERR_PROOF_ALG", "alg is not accepted", {
-        alg: typeof header.alg === "string" ? header.alg.slice(0, 32) : null,
-      });
-    }
-    // No JWS extension is understood, so any crit is refused (RFC 7515 section 4.1.11).
-    if (header.crit !== undefined)
-      fail("ERR_PROOF_CRIT", "crit names extensions this verifier does not support");
-    const alg = ALG_NAMES[header.alg] as SignatureAlgorithm;
-    // jku, x5u, x5c and kid are never dereferenced: the key is always the embedded jwk.
-    return { alg, headerAlg: header.alg as ProofAlgorithm, ...readPublicJwk(header.jwk, alg) };
-  }
-
   async function verify(
     proof: string | null | undefined,
     url: URL,
     opts: VerifyProofOptions,
   ): Promise<VerifiedProof> {
-    if (typeof proof !== "string" || proof === "") fail("ERR_PROOF_MISSING", "No DPoP proof");
-    if (proof.length > maxProofBytes)
-      fail("ERR_PROOF_TOO_LARGE", `The proof exceeds ${maxProofBytes} bytes`);
-    const firstDot = proof.indexOf(".");
-    const lastDot = proof.lastIndexOf(".");
-    if (
-      firstDot <= 0 ||
-      lastDot === firstDot ||
-      lastDot === proof.length - 1 ||
-      proof.indexOf(".", firstDot + 1) !== lastDot
-    ) {
-      fail("ERR_PROOF_MALFORMED", "The proof is not a compact JWS");
-    }
-    const headerSegment = proof.slice(0, firstDot);
-    const payloadBytes = base64urlDecode(proof.slice(firstDot + 1, lastDot));
-    const signature = base64urlDecode(proof.slice(lastDot + 1));
-    if (payloadBytes === null || signature === null)
-      fail("ERR_PROOF_MALFORMED", "The proof is not strict base64url");
-    // All proofs of one key share one header: read and check it once, then reuse the result.
-    // Only headers whose signature verified are kept, so unauthenticated traffic cannot fill it.
-    const cached = headers.get(headerSegment);
-    const { alg, headerAlg, jwk, canonical } = cached ?? readHeader(headerSegment);
-    let claims: Record<string, unknown>;
-    try {
-      claims = parseStrictJsonObject(decoder.decode(payloadBytes));
-    } catch (cause) {
-      throw new DeviceBindingError(
-        "ERR_PROOF_MALFORMED",
-        "The proof's claims are not strict JSON",
-        { cause },
-      );
-    }
+    const parsed = reader.parse(proof);
+    const { claims } = parsed;
 
     // Claims.
     const { jti, htm, htu, iat, exp, nonce, ath } = claims;
@@ -394,59 +324,31 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
     }
 
     // Signature, against the embedded key only.
-    if (signature.length !== 64) fail("ERR_PROOF_SIGNATURE", "The signature has the wrong length");
-    let valid: boolean;
-    try {
-      valid = await crypto.verify(alg, jwk, canonical, utf8(proof.slice(0, lastDot)), signature);
-    } catch (cause) {
-      throw new DeviceBindingError("ERR_PROOF_JWK", "The proof's jwk is not a valid public key", {
-        cause,
-      });
-    }
-    if (!valid) fail("ERR_PROOF_SIGNATURE", "The signature does not verify");
-    if (cached === undefined) headers.set(headerSegment, { alg, headerAlg, jwk, canonical });
-    let jkt = thumbprints.get(canonical);
-    if (jkt === undefined) {
-      jkt = await thumbprint(crypto, canonical);
-      thumbprints.set(canonical, jkt);
-    }
+    const jkt = await reader.verify(parsed);
 
     // Only now, with every check passed, record the jti (and the challenge, when single-use).
     // The record outlives the acceptance window by one more window: see proofMaxAgeSeconds.
     await consumeOnce(
+      replayStore,
       `jti:${jkt}:${jti}`,
       (iat + 2 * windowSeconds) * 1000,
       "ERR_PROOF_REPLAYED",
       "This proof was already used",
     );
     if (challenge && opts.singleUseChallenge) {
-      await consumeOnce(
-        `challenge:${challenge.id}`,
-        (challenge.expiresAtSeconds + windowSeconds) * 1000,
-        "ERR_CHALLENGE_USED",
-        "This challenge was already used",
-      );
+      await consumeChallengeOnce(replayStore, challenge, windowSeconds);
     } else if (opts.singleUseChallenge) {
       fail("ERR_CHALLENGE_MISSING", "A single-use challenge is required");
     }
 
     return {
       jkt,
-      jwk,
-      alg: headerAlg,
+      jwk: parsed.jwk,
+      alg: parsed.headerAlg,
       claims: { ...claims } as ProofClaims,
       userAgent: opts.userAgent ?? null,
       ipAddress: opts.ipAddress ?? null,
     };
-  }
-
-  async function consumeOnce(
-    key: string,
-    expiresAtMs: number,
-    code: "ERR_PROOF_REPLAYED" | "ERR_CHALLENGE_USED",
-    message: string,
-  ) {
-    if (!(await consumeKey(replayStore, key, expiresAtMs))) fail(code, message);
   }
 
   function checkOptions(opts: VerifyProofOptions): URL {
@@ -475,6 +377,14 @@ export function createProofVerifier(options: ProofVerifierOptions): ProofVerifie
   }
 
   return {
+    parts: {
+      challenges,
+      algorithms,
+      skewSeconds: skew,
+      windowSeconds,
+      maxProofBytes,
+      now,
+    },
     algorithms: advertised,
     publicOrigins: origins,
     createChallenge(context = {}) {

@@ -4,8 +4,8 @@ import { readFileSync } from "node:fs";
 import { DeviceBindingError } from "@devicebound/server";
 import type { Pool, PoolClient } from "pg";
 
-export const SCHEMA_VERSION = 2;
-const FILES = ["001_init.sql", "002_dbsc_sessions.sql"];
+const FILES = ["001_init.sql", "002_all_devices.sql", "003_dbsc_sessions.sql"];
+export const SCHEMA_VERSION = FILES.length;
 
 export function quoteIdent(name: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name))

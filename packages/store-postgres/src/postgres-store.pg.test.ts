@@ -1,10 +1,9 @@
-import { readFileSync } from "node:fs";
+import { raceNodeScripts } from "@devicebound/server/testing";
 import {
   makeDbscSessionRecord,
   makeDeviceRecord,
-  raceNodeScripts,
   runStoreConformanceSuite,
-} from "@devicebound/server/testing";
+} from "@devicebound/server/testing/conformance";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { migrate } from "./migrate.js";
@@ -68,19 +67,6 @@ describe("postgresStore", () => {
     await store.close();
   });
 
-  it("upgrades a version 1 schema in place, keeping its devices, and adds DBSC sessions", async () => {
-    const schema = freshSchema();
-    const v1 = readFileSync(new URL("../sql/001_init.sql", import.meta.url), "utf8");
-    await admin.query(v1.replaceAll(":schema", `"${schema}"`));
-    const store = postgresStore({ connectionString: url, schema });
-    const session = makeDbscSessionRecord();
-    expect(await store.insertDbscSession(session)).toBe(true);
-    expect(await store.getDbscSession(session.id)).toEqual(session);
-    const { rows } = await admin.query(`SELECT version FROM "${schema}".devicebound_schema`);
-    expect(rows).toEqual([{ version: 2 }]);
-    await store.close();
-  });
-
   it("migrates concurrently, records its version, and refuses a newer schema", async () => {
     const schema = freshSchema();
     await Promise.all([
@@ -89,7 +75,7 @@ describe("postgresStore", () => {
       migrate(admin, { schema }),
     ]);
     const { rows } = await admin.query(`SELECT version FROM "${schema}".devicebound_schema`);
-    expect(rows).toEqual([{ version: 2 }]);
+    expect(rows).toEqual([{ version: 3 }]);
     await admin.query(`UPDATE "${schema}".devicebound_schema SET version = 99`);
     const store = postgresStore({ connectionString: url, schema });
     await expect(store.listDevices("u")).rejects.toMatchObject({ code: "ERR_STORE_CORRUPT" });
@@ -98,5 +84,66 @@ describe("postgresStore", () => {
       TypeError,
     );
     expect(() => postgresStore({} as never)).toThrow(TypeError);
+  });
+
+  it("upgrades a version 1 schema in place, keeping its devices, and adds DBSC sessions", async () => {
+    const schema = freshSchema();
+    const old = postgresStore({ connectionString: url, schema });
+    const device = makeDeviceRecord({ userId: "old-user" });
+    await old.insertDevice(device);
+    await old.close();
+    // Back to what version 1 left: its tables and rows, none of version 2's indexes, no version
+    // 3 DBSC sessions.
+    for (const index of ["by_jkt", "by_created", "by_status"])
+      await admin.query(`DROP INDEX "${schema}".devicebound_devices_${index}`);
+    await admin.query(`DROP TABLE "${schema}".devicebound_dbsc_sessions`);
+    await admin.query(`UPDATE "${schema}".devicebound_schema SET version = 1`);
+    const store = postgresStore({ connectionString: url, schema });
+    expect(await store.findDevicesByJkt(device.jkt)).toEqual([device]);
+    expect(await store.listAllDevices({ limit: 5 })).toEqual([device]);
+    const session = makeDbscSessionRecord();
+    expect(await store.insertDbscSession(session)).toBe(true);
+    expect(await store.getDbscSession(session.id)).toEqual(session);
+    const { rows } = await admin.query(`SELECT version FROM "${schema}".devicebound_schema`);
+    expect(rows).toEqual([{ version: 3 }]);
+    const { rowCount } = await admin.query(
+      "SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE 'devicebound_devices_by_%'",
+      [schema],
+    );
+    expect(rowCount).toBe(4);
+    await store.close();
+  });
+
+  it("serves every all-users page and key lookup from an index in order, never sorting", async () => {
+    const schema = freshSchema();
+    await migrate(admin, { schema });
+    const client = await admin.connect();
+    try {
+      // With no rows the planner would pick a scan and sort anyway: rule those out, to see what
+      // the indexes can serve. A Sort node would mean a page costs more the deeper it is.
+      await client.query("SET enable_seqscan = off");
+      await client.query("SET enable_bitmapscan = off");
+      const table = `"${schema}".devicebound_devices`;
+      const page = (where: string) =>
+        `SELECT * FROM ${table} ${where} ORDER BY created_at_ms, id COLLATE "C" LIMIT 50`;
+      const after = `(created_at_ms, id COLLATE "C") > (1, 'x')`;
+      for (const [sql, index] of [
+        [page(`WHERE ${after}`), "devicebound_devices_by_created"],
+        [page(`WHERE ${after} AND status = 'blocked'`), "devicebound_devices_by_status"],
+        [page(""), "devicebound_devices_by_created"],
+        [
+          `SELECT * FROM ${table} WHERE jkt = 'k' ORDER BY created_at_ms, id COLLATE "C"`,
+          "devicebound_devices_by_jkt",
+        ],
+      ] as const) {
+        const { rows } = await client.query(`EXPLAIN ${sql}`);
+        const plan = rows.map((r: Record<string, string>) => r["QUERY PLAN"]).join("\n");
+        expect(plan, sql).toContain(index);
+        expect(plan, sql).not.toMatch(/Sort|Seq Scan/);
+        if (sql.includes(after)) expect(plan, sql).toMatch(/Index Cond: .*ROW\(created_at_ms, /);
+      }
+    } finally {
+      client.release();
+    }
   });
 });

@@ -7,6 +7,7 @@ import {
   type Device,
   DeviceBindingError,
   type DeviceLimit,
+  type DeviceListQuery,
   type DevicePatch,
   type DeviceStore,
   type InsertDeviceResult,
@@ -197,6 +198,40 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     }
   }
 
+  // Ids order bytewise (COLLATE "C") whatever the database's collation, as in every store and
+  // as the indexes of sql/002 are built. translate() folds ASCII letters only, the contract's
+  // rule (lower() would follow the collation), and strpos() takes the text literally.
+  const order = `ORDER BY created_at_ms, id COLLATE "C"`;
+  const foldAscii = (column: string) =>
+    `translate(${column}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')`;
+
+  function pageQuery(query: DeviceListQuery): { text: string; values: unknown[] } {
+    const values: unknown[] = [];
+    const param = (value: unknown) => {
+      values.push(value);
+      return `$${values.length}`;
+    };
+    const where: string[] = [];
+    if (query.after) {
+      where.push(
+        `(created_at_ms, id COLLATE "C") > (${param(query.after.createdAtMs)}, ${param(query.after.id)})`,
+      );
+    }
+    if (query.status !== undefined) where.push(`status = ${param(query.status)}`);
+    if (query.userId !== undefined) where.push(`user_id = ${param(query.userId)}`);
+    if (query.query !== undefined) {
+      const text = param(query.query.replace(/[A-Z]/g, (c) => c.toLowerCase()));
+      where.push(
+        `(strpos(${foldAscii("user_id")}, ${text}) > 0 OR strpos(${foldAscii("display_name")}, ${text}) > 0)`,
+      );
+    }
+    const filter = where.length ? `WHERE ${where.join(" AND ")}` : "";
+    return {
+      text: `SELECT * FROM ${devices} ${filter} ${order} LIMIT ${param(query.limit)}`,
+      values,
+    };
+  }
+
   return {
     pool,
     insertDevice(device, limit) {
@@ -230,7 +265,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     listDevices(userId) {
       return run(async () => {
         const { rows } = await pool.query<Row>(
-          `SELECT * FROM ${devices} WHERE user_id = $1 ORDER BY created_at_ms, id`,
+          `SELECT * FROM ${devices} WHERE user_id = $1 ${order}`,
           [userId],
         );
         return rows.map(toDevice);
@@ -265,6 +300,26 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         ]);
         return (result.rowCount ?? 0) > 0;
       });
+    },
+    findDevicesByJkt(jkt) {
+      return run(async () => {
+        const { rows } = await pool.query<Row>(`SELECT * FROM ${devices} WHERE jkt = $1 ${order}`, [
+          jkt,
+        ]);
+        return rows.map(toDevice);
+      });
+    },
+    countDevices(userId) {
+      return run(async () => {
+        const { rows } = await pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM ${devices} WHERE user_id = $1`,
+          [userId],
+        );
+        return rows[0]?.n ?? 0;
+      });
+    },
+    listAllDevices(query) {
+      return run(async () => (await pool.query<Row>(pageQuery(query))).rows.map(toDevice));
     },
     consume(key, expiresAtMs) {
       const nowMs = Date.now();

@@ -1,11 +1,9 @@
 import type { ChildProcess } from "node:child_process";
+import { createTestDevice, raceNodeScripts, spawnNodeScript } from "@devicebound/server/testing";
 import {
-  createTestDevice,
   makeDeviceRecord,
-  raceNodeScripts,
   runStoreConformanceSuite,
-  spawnNodeScript,
-} from "@devicebound/server/testing";
+} from "@devicebound/server/testing/conformance";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { redisStore } from "./redis-store.js";
@@ -65,6 +63,49 @@ describe("redisStore", () => {
     await store.insertDevice(b);
     expect(await store.listDevices("a}b")).toEqual([a]);
     expect(await store.listDevices("a%7Db")).toEqual([b]);
+    await store.close();
+  });
+
+  it("indexes devices stored before the all-users indexes existed, on first use", async () => {
+    const keyPrefix = freshPrefix();
+    const before = redisStore({ url, keyPrefix });
+    const t = 1767225600000;
+    const a = makeDeviceRecord({ userId: "old-a", createdAt: new Date(t) });
+    const b = makeDeviceRecord({ userId: "old-b", jkt: a.jkt, createdAt: new Date(t + 1) });
+    await before.insertDevice(a);
+    await before.insertDevice(b);
+    await before.close();
+    // What an earlier version left behind: the devices, and no global index at all.
+    const global = await admin.keys(`${keyPrefix}[^{]*`);
+    expect(global.length).toBeGreaterThan(0);
+    await admin.del(...global);
+    const after = redisStore({ url, keyPrefix });
+    expect(await after.listAllDevices({ limit: 10 })).toEqual([a, b]);
+    expect(await after.findDevicesByJkt(a.jkt)).toEqual([a, b]);
+    expect(await admin.get(`${keyPrefix}indexes`)).toBe("1");
+    expect(await after.reindex()).toBe(2);
+    expect(await after.listAllDevices({ limit: 10 })).toEqual([a, b]);
+    await after.close();
+  });
+
+  it("skips index entries whose device is gone, and pages on past them", async () => {
+    const keyPrefix = freshPrefix();
+    const store = redisStore({ url, keyPrefix });
+    const t = 1767225600000;
+    const devices = [0, 1, 2].map((i) =>
+      makeDeviceRecord({ userId: `u${i}`, createdAt: new Date(t + i) }),
+    );
+    for (const d of devices) await store.insertDevice(d);
+    // A server that stopped between writing the entries and storing the device leaves these.
+    const dangling = [
+      `${String(t).padStart(15, "0")}\u0000zzz\u0000ghost`,
+      `${String(t + 1).padStart(15, "0")}\u0000aaa\u0000ghost`,
+    ];
+    await admin.zadd(`${keyPrefix}all-devices`, ...dangling.flatMap((m) => [0, m]));
+    await admin.sadd(`${keyPrefix}jkt:${devices[0]?.jkt}`, "ghost\u0000zzz");
+    expect(await store.listAllDevices({ limit: 2 })).toEqual(devices.slice(0, 2));
+    expect(await store.listAllDevices({ limit: 10 })).toEqual(devices);
+    expect(await store.findDevicesByJkt(devices[0]?.jkt as string)).toEqual([devices[0]]);
     await store.close();
   });
 

@@ -1,13 +1,17 @@
 // A ReplayStore (atomic SET NX PXAT) and a DeviceStore (Lua) on Redis, for a fleet of servers.
 import {
+  compareDevicesByCreated,
   type DbscSession,
   type DbscSessionStore,
   type Device,
   DeviceBindingError,
+  type DeviceListQuery,
   type DevicePatch,
   type DeviceStore,
   type InsertDeviceResult,
+  isAfterPosition,
   isDeviceBindingError,
+  matchesDeviceQuery,
   type ReplayStore,
 } from "@devicebound/server";
 import { Redis } from "ioredis";
@@ -32,7 +36,17 @@ export type RedisStoreOptions = (
 
 export type RedisStore = DeviceStore &
   ReplayStore &
-  DbscSessionStore & { close(): Promise<void>; readonly client: Redis };
+  DbscSessionStore & {
+    close(): Promise<void>;
+    readonly client: Redis;
+    /**
+     * Adds every stored device to the all-users indexes (by key, and in created order) and
+     * resolves how many it saw. Runs by itself on first use of `findDevicesByJkt` or
+     * `listAllDevices` where the indexes were never built; call it once more after a rolling
+     * upgrade, when every server maintains them, for devices the old servers registered.
+     */
+    reindex(): Promise<number>;
+  };
 
 type Commands = Redis & {
   dbInsert(...args: (string | number)[]): Promise<string[]>;
@@ -57,6 +71,21 @@ const encode = (d: Device): string =>
     lastSeenAt: d.lastSeenAt.getTime(),
   } satisfies StoredDevice);
 
+// The all-users indexes live outside the per-user hash tags (a global sorted set, and one set
+// per key), so they cannot join the per-user scripts on Redis Cluster. They are kept a superset
+// instead: written before a device is stored, removed after it is deleted, and every read checks
+// each entry against the device itself, skipping entries whose device is gone.
+// A member of the created-order set: zero-padded createdAtMs, id, userId, NUL-separated, so
+// lexicographic order is (createdAt, id) order (ids are ASCII, above NUL) and a member names the
+// hash to read. One of a key's set: userId and id.
+const SEP = "\u0000";
+const createdMember = (createdAtMs: number, id: string, userId: string) =>
+  `${String(createdAtMs).padStart(15, "0")}${SEP}${id}${SEP}${userId}`;
+/** The exclusive lower bound (ZRANGEBYLEX) just after every member of this (createdAtMs, id). */
+const afterBound = (createdAtMs: number, id: string) =>
+  `(${String(createdAtMs).padStart(15, "0")}${SEP}${id}\u0001`;
+const INDEX_VERSION = "1";
+const PAGE_BATCH = 200;
 // ---- DBSC sessions ----
 interface StoredDbscSession extends Omit<DbscSession, "createdAt" | "refreshedAt" | "expiresAt"> {
   createdAt: number;
@@ -139,6 +168,52 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     const tag = `${prefix}{${userId.replaceAll("%", "%25").replaceAll("}", "%7D")}}`;
     return [`${tag}:devices`, `${tag}:jkts`, `${tag}:seen`, `${tag}:created`] as const;
   };
+  const allKey = `${prefix}all-devices`;
+  const jktKey = (jkt: string) => `${prefix}jkt:${jkt}`;
+  const versionKey = `${prefix}indexes`;
+  const entries = (d: Device) =>
+    [createdMember(d.createdAt.getTime(), d.id, d.userId), `${d.userId}${SEP}${d.id}`] as const;
+  async function index(d: Device): Promise<void> {
+    const [created, holder] = entries(d);
+    await Promise.all([client.zadd(allKey, 0, created), client.sadd(jktKey(d.jkt), holder)]);
+  }
+  async function unindex(d: Device): Promise<void> {
+    const [created, holder] = entries(d);
+    await Promise.all([client.zrem(allKey, created), client.srem(jktKey(d.jkt), holder)]);
+  }
+  /** Reads the devices named by index entries ([userId, id] pairs), skipping any now gone. */
+  async function readEntries(pairs: (readonly [string, string])[]): Promise<Device[]> {
+    const found = await Promise.all(pairs.map(([userId, id]) => client.hget(keys(userId)[0], id)));
+    return found.flatMap((json) => (json === null ? [] : [decode(json)]));
+  }
+  async function reindex(): Promise<number> {
+    // SCAN MATCH is a glob: escape the prefix, then match every user's devices hash.
+    const pattern = `${prefix.replace(/[*?[\]\\]/g, "\\$&")}{*}:devices`;
+    let cursor = "0";
+    let count = 0;
+    do {
+      const [next, found] = await client.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+      cursor = next;
+      for (const key of found) {
+        for (const json of Object.values(await client.hgetall(key))) {
+          await index(decode(json));
+          count++;
+        }
+      }
+    } while (cursor !== "0");
+    await client.set(versionKey, INDEX_VERSION);
+    return count;
+  }
+  let indexed: Promise<void> | null = null;
+  function ensureIndexed(): Promise<void> {
+    indexed ??= (async () => {
+      if ((await client.get(versionKey)) !== INDEX_VERSION) await reindex();
+    })();
+    indexed.catch(() => {
+      indexed = null; // try again on the next call
+    });
+    return indexed;
+  }
   // DBSC sessions are read by id alone, so each has its own key (and slot); a device's index of
   // them sits under the user's hash tag.
   const dbscKey = (sessionId: string) => `${prefix}dbsc:{${sessionId}}`;
@@ -188,8 +263,10 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
 
   return {
     client,
+    reindex: () => run(reindex),
     insertDevice(device, limit) {
       return run(async (): Promise<InsertDeviceResult> => {
+        await index(device);
         const [outcome, json, ...evicted] = await client.dbInsert(
           ...keys(device.userId),
           device.id,
@@ -200,9 +277,12 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
           limit?.maxDevices ?? 0,
           limit?.onLimit ?? "reject",
         );
+        if (outcome !== "created") await unindex(device);
         if (outcome === "limit") return { outcome: "limit" };
         if (outcome === "existing") return { outcome: "existing", device: decode(json as string) };
-        return { outcome: "created", device: decode(json as string), evicted: evicted.map(decode) };
+        const gone = evicted.map(decode);
+        for (const victim of gone) await unindex(victim);
+        return { outcome: "created", device: decode(json as string), evicted: gone };
       });
     },
     getDevice(userId, deviceId) {
@@ -219,20 +299,72 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       });
     },
     listDevices(userId) {
-      return run(async () => {
-        const all = Object.values(await client.hgetall(keys(userId)[0])).map(decode);
-        return all.sort(
-          (a, b) =>
-            a.createdAt.getTime() - b.createdAt.getTime() ||
-            (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-        );
-      });
+      return run(async () =>
+        Object.values(await client.hgetall(keys(userId)[0]))
+          .map(decode)
+          .sort(compareDevicesByCreated),
+      );
     },
     updateDevice(userId, deviceId, patch) {
       return run(() => replace(userId, deviceId, patch));
     },
     deleteDevice(userId, deviceId) {
-      return run(async () => (await client.dbDelete(...keys(userId), deviceId)) === 1);
+      return run(async () => {
+        const json = await client.hget(keys(userId)[0], deviceId);
+        if (json === null) return false;
+        if ((await client.dbDelete(...keys(userId), deviceId)) !== 1) return false;
+        // id, user, key and createdAt never change, so the record read above names its entries.
+        await unindex(decode(json));
+        return true;
+      });
+    },
+    findDevicesByJkt(jkt) {
+      return run(async () => {
+        await ensureIndexed();
+        const holders = await client.smembers(jktKey(jkt));
+        const pairs = holders.map((h) => {
+          const at = h.lastIndexOf(SEP);
+          return [h.slice(0, at), h.slice(at + 1)] as const;
+        });
+        const found = await readEntries(pairs);
+        return found.filter((d) => d.jkt === jkt).sort(compareDevicesByCreated);
+      });
+    },
+    countDevices(userId) {
+      return run(() => client.hlen(keys(userId)[0]));
+    },
+    listAllDevices(query: DeviceListQuery) {
+      return run(async () => {
+        if (query.userId !== undefined) {
+          // One user's devices are few and share one hash: filter them here.
+          const all = Object.values(await client.hgetall(keys(query.userId)[0])).map(decode);
+          return all
+            .filter((d) => isAfterPosition(d, query.after) && matchesDeviceQuery(d, query))
+            .sort(compareDevicesByCreated)
+            .slice(0, query.limit);
+        }
+        await ensureIndexed();
+        // Walk the created-order set from the position, a batch at a time (O(log n) to find
+        // the start, whatever the depth), until the page is full or the set ends.
+        const page: Device[] = [];
+        let start = query.after ? afterBound(query.after.createdAtMs, query.after.id) : "-";
+        const batch = Math.max(query.limit, PAGE_BATCH);
+        for (;;) {
+          const members = await client.zrangebylex(allKey, start, "+", "LIMIT", 0, batch);
+          const pairs = members.map((m) => {
+            const [, id, ...user] = m.split(SEP);
+            return [user.join(SEP), id as string] as const;
+          });
+          for (const device of await readEntries(pairs)) {
+            if (isAfterPosition(device, query.after) && matchesDeviceQuery(device, query)) {
+              page.push(device);
+              if (page.length === query.limit) return page;
+            }
+          }
+          if (members.length < batch) return page;
+          start = `(${members.at(-1)}`;
+        }
+      });
     },
     consume(key, expiresAtMs) {
       // A record that would already be expired cannot promise "once": refuse, never record it.

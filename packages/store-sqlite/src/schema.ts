@@ -22,7 +22,12 @@ export const MIGRATIONS: readonly string[] = [
      expires_at_ms INTEGER NOT NULL
    ) WITHOUT ROWID;
    CREATE INDEX devicebound_replay_by_expiry ON devicebound_replay (expires_at_ms);`,
-  // 2: DBSC sessions, keyed by session id; `version` is the compare-and-set counter.
+  // 2: the all-users views: recognize (by key), and the administrators' keyset pages, in
+  // (created_at_ms, id) order, unfiltered or by status (by user uses devicebound_devices_by_user).
+  `CREATE INDEX devicebound_devices_by_jkt ON devicebound_devices (jkt, created_at_ms, id);
+   CREATE INDEX devicebound_devices_by_created ON devicebound_devices (created_at_ms, id);
+   CREATE INDEX devicebound_devices_by_status ON devicebound_devices (status, created_at_ms, id);`,
+  // 3: DBSC sessions, keyed by session id; `version` is the compare-and-set counter.
   `CREATE TABLE devicebound_dbsc_sessions (
      id TEXT PRIMARY KEY,
      user_id TEXT NOT NULL,

@@ -1,17 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createTestDevice, lastJsonLine, spawnNodeScript } from "@devicebound/server/testing";
 import {
-  createTestDevice,
-  lastJsonLine,
   makeDbscSessionRecord,
   makeDeviceRecord,
   runStoreConformanceSuite,
-  spawnNodeScript,
-} from "@devicebound/server/testing";
+} from "@devicebound/server/testing/conformance";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { MIGRATIONS } from "./schema.js";
 import { sqliteStore } from "./sqlite-store.js";
 
 const dir = mkdtempSync(join(tmpdir(), "devicebound-sqlite-"));
@@ -46,25 +43,69 @@ describe("sqliteStore", () => {
     const store = sqliteStore({ filename: freshFile() });
     expect(store.database.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(store.database.prepare("SELECT version FROM devicebound_schema").get()).toEqual({
-      version: 2,
+      version: 3,
     });
     await store.close();
   });
 
   it("upgrades a version 1 database in place, keeping its devices, and adds DBSC sessions", async () => {
     const filename = freshFile();
-    const old = new Database(filename);
-    old.exec("CREATE TABLE devicebound_schema (version INTEGER NOT NULL)");
-    old.exec(MIGRATIONS[0] as string);
-    old.exec("INSERT INTO devicebound_schema VALUES (1)");
-    old.close();
+    const old = sqliteStore({ filename });
+    const device = makeDeviceRecord({ userId: "old-user" });
+    await old.insertDevice(device);
+    // Back to what version 1 left: its tables and rows, none of version 2's indexes, no version
+    // 3 DBSC sessions.
+    for (const index of ["by_jkt", "by_created", "by_status"])
+      old.database.exec(`DROP INDEX devicebound_devices_${index}`);
+    old.database.exec("DROP TABLE devicebound_dbsc_sessions");
+    old.database.exec("UPDATE devicebound_schema SET version = 1");
+    await old.close();
     const store = sqliteStore({ filename });
     expect(store.database.prepare("SELECT version FROM devicebound_schema").get()).toEqual({
-      version: 2,
+      version: 3,
     });
     const session = makeDbscSessionRecord();
     expect(await store.insertDbscSession(session)).toBe(true);
     expect(await store.getDbscSession(session.id)).toEqual(session);
+    expect(await store.findDevicesByJkt(device.jkt)).toEqual([device]);
+    expect(await store.listAllDevices({ limit: 5 })).toEqual([device]);
+    const indexes = store.database
+      .prepare("SELECT name FROM sqlite_master WHERE name LIKE 'devicebound_devices_by_%'")
+      .all();
+    expect(indexes).toHaveLength(4);
+    await store.close();
+  });
+
+  it("reads every all-users page and key lookup from an index, never sorting or scanning the table", async () => {
+    const store = sqliteStore({ filename: freshFile() });
+    await store.listAllDevices({ limit: 1 });
+    const plan = (sql: string, ...params: unknown[]) =>
+      (store.database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
+        .map((row) => row.detail)
+        .join("; ");
+    const page = (where: string) =>
+      `SELECT * FROM devicebound_devices ${where} ORDER BY created_at_ms, id LIMIT 50`;
+    const after = "(created_at_ms, id) > (1, 'x')";
+    for (const [sql, index] of [
+      [page(`WHERE ${after}`), "devicebound_devices_by_created"],
+      [page(`WHERE ${after} AND status = 'blocked'`), "devicebound_devices_by_status"],
+      [page(`WHERE ${after} AND user_id = 'u'`), "devicebound_devices_by_user"],
+      [page(""), "devicebound_devices_by_created"],
+      [
+        "SELECT * FROM devicebound_devices WHERE jkt = 'k' ORDER BY created_at_ms, id",
+        "devicebound_devices_by_jkt",
+      ],
+      [
+        "SELECT count(*) FROM devicebound_devices WHERE user_id = 'u'",
+        "devicebound_devices_by_user",
+      ],
+    ] as const) {
+      const detail = plan(sql);
+      expect(detail, sql).toContain(index);
+      expect(detail, sql).not.toMatch(
+        /SCAN devicebound_devices(?! USING)|TEMP B-TREE FOR ORDER BY/,
+      );
+    }
     await store.close();
   });
 

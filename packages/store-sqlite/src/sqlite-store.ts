@@ -6,6 +6,7 @@ import {
   type Device,
   DeviceBindingError,
   type DeviceLimit,
+  type DeviceListQuery,
   type DevicePatch,
   type DeviceStore,
   type InsertDeviceResult,
@@ -139,6 +140,26 @@ function guard<T>(fn: () => T): T {
   }
 }
 
+// better-sqlite3 loads its native addon on the first `new Database()`. pnpm 10 skips dependency
+// build scripts unless approved, and an addon built for another Node fails to load: both surface
+// as a message about bindings, so name the fix instead of a generic store failure.
+const ADDON_MISSING = /bindings file|NODE_MODULE_VERSION|better_sqlite3\.node/;
+
+function openDatabase(filename: string): Database.Database {
+  try {
+    return new Database(filename);
+  } catch (cause) {
+    if (!(cause instanceof Error) || !ADDON_MISSING.test(cause.message)) throw cause;
+    throw new DeviceBindingError(
+      "ERR_STORE_UNAVAILABLE",
+      "better-sqlite3's native addon is not built for this Node.js. With pnpm 10, approve its build " +
+        "(`pnpm approve-builds`, or list better-sqlite3 in `onlyBuiltDependencies`) and run " +
+        "`pnpm rebuild better-sqlite3`; with npm, run `npm rebuild better-sqlite3`.",
+      { cause, details: { reason: "native-addon-missing" } },
+    );
+  }
+}
+
 export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   if (
     typeof options !== "object" ||
@@ -148,7 +169,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     throw new TypeError("sqliteStore needs { filename } or { database }");
   }
   const owned = !options.database;
-  const db = guard(() => options.database ?? new Database(options.filename as string));
+  const db = guard(() => options.database ?? openDatabase(options.filename as string));
   let closed = false;
   guard(() => {
     db.pragma("journal_mode = WAL");
@@ -192,6 +213,10 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
        WHERE devicebound_replay.expires_at_ms <= ?`,
     ),
     sweep: db.prepare("DELETE FROM devicebound_replay WHERE expires_at_ms <= ?"),
+    byJktAllUsers: db.prepare(
+      "SELECT * FROM devicebound_devices WHERE jkt = ? ORDER BY created_at_ms, id",
+    ),
+    count: db.prepare("SELECT count(*) AS n FROM devicebound_devices WHERE user_id = ?"),
     // ---- DBSC sessions ----
     // An expired session's id may be taken again: the insert replaces only an expired row.
     dbscInsert: db.prepare(
@@ -228,6 +253,26 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     dbscSweep: db.prepare("DELETE FROM devicebound_dbsc_sessions WHERE expires_at_ms <= ?"),
     // ---- end DBSC sessions ----
   };
+  // One statement per combination of filters, so each gets the plan of its own index.
+  const pages = new Map<string, Database.Statement>();
+  function pageStatement(query: DeviceListQuery): Database.Statement {
+    const where: string[] = [];
+    if (query.after) where.push("(created_at_ms, id) > (@after_ms, @after_id)");
+    if (query.status !== undefined) where.push("status = @status");
+    if (query.userId !== undefined) where.push("user_id = @user_id");
+    // SQLite's lower() folds ASCII letters only, which is the contract's rule; instr() takes
+    // the text literally, so % and _ need no escaping.
+    if (query.query !== undefined)
+      where.push("(instr(lower(user_id), @text) > 0 OR instr(lower(display_name), @text) > 0)");
+    const sql = `SELECT * FROM devicebound_devices ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY created_at_ms, id LIMIT @limit`;
+    let statement = pages.get(sql);
+    if (!statement) {
+      statement = db.prepare(sql);
+      pages.set(sql, statement);
+    }
+    return statement;
+  }
   let consumes = 0;
 
   const insertTx = db.transaction(
@@ -310,6 +355,29 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     async deleteDevice(userId, deviceId) {
       open();
       return guard(() => q.delete.run(userId, deviceId).changes > 0);
+    },
+    async findDevicesByJkt(jkt) {
+      open();
+      return guard(() => (q.byJktAllUsers.all(jkt) as Row[]).map(toDevice));
+    },
+    async countDevices(userId) {
+      open();
+      return guard(() => (q.count.get(userId) as { n: number }).n);
+    },
+    async listAllDevices(query) {
+      open();
+      return guard(() => {
+        const rows = pageStatement(query).all({
+          limit: query.limit,
+          ...(query.after ? { after_ms: query.after.createdAtMs, after_id: query.after.id } : {}),
+          ...(query.status === undefined ? {} : { status: query.status }),
+          ...(query.userId === undefined ? {} : { user_id: query.userId }),
+          ...(query.query === undefined
+            ? {}
+            : { text: query.query.replace(/[A-Z]/g, (c) => c.toLowerCase()) }),
+        }) as Row[];
+        return rows.map(toDevice);
+      });
     },
     async consume(key, expiresAtMs) {
       open();

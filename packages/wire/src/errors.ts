@@ -30,6 +30,16 @@ export const ERROR_CODES = [
   "ERR_CHALLENGE_EXPIRED",
   "ERR_CHALLENGE_BINDING",
   "ERR_CHALLENGE_USED",
+  // Action tokens (`device-action+jwt`). Challenge failures in a token use the codes above.
+  "ERR_ACTION_MALFORMED",
+  "ERR_ACTION_TYP",
+  "ERR_ACTION_SIGNATURE",
+  "ERR_ACTION_LIFETIME",
+  "ERR_ACTION_EXPIRED",
+  "ERR_ACTION_NAME",
+  "ERR_ACTION_DATA",
+  "ERR_ACTION_REPLAYED",
+  "ERR_ACTION_DEVICE",
   // Devices and sessions.
   "ERR_DEVICE_NOT_FOUND",
   "ERR_DEVICE_BLOCKED",
@@ -79,8 +89,6 @@ export class DeviceBindingError extends Error {
   }
 }
 
-const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
-
 /**
  * True for a `DeviceBindingError` (optionally with one of the given codes). Recognised by name and
  * a known code, never by `instanceof`: the ESM and CommonJS builds, and each bundled entry point,
@@ -95,7 +103,7 @@ export function isDeviceBindingError(
   const code = (value as { code?: unknown }).code;
   return (
     typeof code === "string" &&
-    KNOWN_CODES.has(code) &&
+    (ERROR_CODES as readonly string[]).includes(code) &&
     (codes.length === 0 || codes.includes(code as DeviceBindingErrorCode))
   );
 }

@@ -9,6 +9,11 @@ export {
   isDeviceBindingError,
 } from "./errors.js";
 export {
+  ACTION_DEFAULT_LIFETIME_SECONDS,
+  ACTION_JWT_TYP,
+  ACTION_MAX_LIFETIME_SECONDS,
+  ACTION_NAME_MAX_LENGTH,
+  type ActionClaims,
   type ChallengeJSON,
   DBSC_CHALLENGE_HEADERS,
   DBSC_JWT_TYP,

@@ -46,6 +46,32 @@ export interface ProofClaims {
   [claim: string]: unknown;
 }
 
+/** The `typ` of every action token's JOSE header. */
+export const ACTION_JWT_TYP = "device-action+jwt";
+/** Longest lifetime (`exp - iat`) an action token may claim, in seconds. */
+export const ACTION_MAX_LIFETIME_SECONDS = 600;
+/** Lifetime the browser gives an action token when the app names none, in seconds. */
+export const ACTION_DEFAULT_LIFETIME_SECONDS = 120;
+/** Longest action name (`act`), in characters. */
+export const ACTION_NAME_MAX_LENGTH = 128;
+
+/** The claims of an action token (`typ` `device-action+jwt`). */
+export interface ActionClaims {
+  /** Random, unique: the token is accepted once. */
+  jti: string;
+  /** Seconds since the epoch. */
+  iat: number;
+  /** Seconds since the epoch; `exp - iat` is at most ACTION_MAX_LIFETIME_SECONDS. */
+  exp: number;
+  /** A server challenge. */
+  nonce: string;
+  /** The action name, e.g. `"payment"`. */
+  act: string;
+  /** base64url SHA-256 of the action's data bytes (UTF-8 for a string); absent without data. */
+  dig?: string;
+  [claim: string]: unknown;
+}
+
 // DBSC (W3C Device Bound Session Credentials). Chromium 156 acts on the current names and has
 // sent and read the older `Sec-Session-*` ones: servers write both and read either.
 /** Response header that starts a DBSC session: `(ES256 RS256);path="...";challenge="..."`. */

@@ -1,11 +1,15 @@
 // The demo's page script: every API call goes through fetchWithDevice, so each carries a DPoP
-// proof from this browser's non-extractable key.
+// proof from this browser's non-extractable key. Each page sets <html data-ready> once its
+// handlers are attached; until then its buttons stay disabled, so nothing submits natively.
 import {
   browserSupportsDeviceKeys,
   fetchWithDevice,
   getDeviceThumbprint,
   initFetchWithDevice,
 } from "@devicebound/browser";
+// Types only: the wire shapes the server sends.
+import type { DeviceJSON } from "../demo.js";
+import type { Message } from "../demo-state.js";
 
 initFetchWithDevice({
   async fetchChallenge() {
@@ -22,11 +26,25 @@ initFetchWithDevice({
 const $ = <T extends HTMLElement = HTMLElement>(selector: string) =>
   document.querySelector(selector) as T;
 
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<Record<string, string>> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (value !== undefined) node.setAttribute(name, value);
+  }
+  node.append(...children);
+  return node;
+}
+
 class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly body: Record<string, unknown>,
   ) {
     super(message);
   }
@@ -38,86 +56,315 @@ async function api<T>(method: string, path: string, body?: unknown): Promise<T> 
     headers: body === undefined ? {} : { "Content-Type": "application/json" },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  const data = (await response.json().catch(() => ({}))) as T & {
-    error?: string;
-    message?: string;
-  };
-  if (!response.ok)
-    throw new ApiError(response.status, data.error ?? "error", data.message ?? response.statusText);
-  return data;
+  const data = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+  if (!response.ok) {
+    throw new ApiError(
+      response.status,
+      String(data.error ?? "error"),
+      String(data.message ?? response.statusText),
+      data,
+    );
+  }
+  return data as T;
 }
 
-function show(selector: string, text: string, kind: "error" | "info" = "error") {
-  const el = $(selector);
-  el.textContent = text;
-  el.className = `notice ${kind}`;
-  el.hidden = text === "";
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+function show(text: string, kind: "error" | "info" = "error") {
+  const status = $("#status");
+  status.textContent = text;
+  status.className = `notice ${kind}`;
+  // Information is announced politely; only errors interrupt.
+  status.setAttribute("role", kind === "error" ? "alert" : "status");
+  status.hidden = text === "";
 }
 
-/** Sends signed-out or blocked visitors where they belong. */
+function toast(text: string) {
+  const item = el("div", { class: "toast" }, text);
+  $("#toasts").append(item);
+  setTimeout(() => item.remove(), 6000);
+}
+
+/** Disables the button while `run` is in flight, so a double click sends one request. */
+async function busy<T>(button: HTMLButtonElement, run: () => Promise<T>): Promise<T> {
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  try {
+    return await run();
+  } finally {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
+}
+
+function ready() {
+  document.documentElement.dataset.ready = "true";
+}
+
+/** Why this browser was signed out, shown on the sign-in page (`/?signed-out=<reason>`). */
+const SIGNED_OUT: Record<string, string> = {
+  "signed-out": "You signed out.",
+  "device-deleted":
+    "This device was removed from your account from another device, so it was signed out. Sign in to add it back; it will need a one-time code.",
+  "device-replaced":
+    "This device was removed from your account and signed in again since, so this older session ended. Sign in again.",
+  "device-evicted":
+    "You signed in on another device, and your setting “One device at a time” removed this one. Sign in to use it again; the other device is then removed in turn.",
+  "device-blocked":
+    "This device was blocked from another of your devices and signed out. If that was a mistake, unblock it there first, then sign in here.",
+  "self-deleted":
+    "You deleted this device and were signed out. Signing in here again will need a one-time code.",
+  "self-blocked":
+    "You blocked this device and were signed out. Unblock it from another of your devices to use it again.",
+  mismatch:
+    "That session belongs to another browser: its cookie came without a proof from that browser's key, so it was refused. Sign in here to get a session of your own.",
+  "not-ready": "The page was not ready yet, so nothing was sent. Please sign in again.",
+};
+
+function blockedScreen(text: string) {
+  document.title = "Device blocked · devicebound demo";
+  $("main").replaceChildren(
+    el("h1", {}, "This device is blocked"),
+    el("p", { class: "notice error", "data-testid": "blocked" }, text),
+    el("p", {}, el("a", { href: "/" }, "Back to sign-in")),
+  );
+  for (const button of document.querySelectorAll<HTMLButtonElement>("header button"))
+    button.disabled = true;
+  ready();
+}
+
+/** Sends signed-out or blocked visitors where they belong, saying why. */
 function handleAuthError(error: unknown): never {
-  if (error instanceof ApiError && error.status === 403) {
-    document.body.innerHTML = `<main class="card"><h1>This device is blocked</h1><p class="notice error" data-testid="blocked">${error.message}</p><p><a href="/">Back to sign-in</a></p></main>`;
-  } else if (error instanceof ApiError && error.status === 401) {
-    location.replace("/");
+  if (error instanceof ApiError) {
+    const reason = error.body.reason;
+    if (error.status === 403 || reason === "device-blocked") {
+      blockedScreen(
+        error.status === 403
+          ? "This device is blocked for this account, so it cannot be used."
+          : (SIGNED_OUT["device-blocked"] as string),
+      );
+    } else if (error.code === "signed_out" && typeof reason === "string") {
+      location.replace(`/?signed-out=${encodeURIComponent(reason)}`);
+    } else if (error.code === "ERR_DEVICE_MISMATCH") {
+      location.replace("/?signed-out=mismatch");
+    } else if (error.status === 401) {
+      location.replace("/");
+    }
   }
   throw error;
 }
 
+function enableLogout() {
+  const logout = $<HTMLButtonElement>("#logout");
+  logout.disabled = false;
+  logout.addEventListener("click", () =>
+    busy(logout, async () => {
+      await api("POST", "/api/logout").catch(() => {});
+      location.replace("/?signed-out=signed-out");
+    }),
+  );
+}
+
+// --- sign-in -----------------------------------------------------------------------------------
+
+interface CodeStep {
+  pendingId?: string;
+  demoCode?: string;
+  attemptsLeft?: number;
+  resendsLeft?: number;
+  expiresAt?: string;
+}
+
 async function signInPage() {
+  const params = new URLSearchParams(location.search);
+  const reason = params.get("signed-out") ?? params.get("notice");
+  if (reason && SIGNED_OUT[reason]) show(SIGNED_OUT[reason] as string, "info");
+  if (location.search) history.replaceState(null, "", "/");
+
   if (!(await browserSupportsDeviceKeys())) {
-    show("#status", "This browser cannot keep a device key, so sign-in is disabled.");
-    return;
+    show("This browser cannot keep a device key, so sign-in is disabled.");
+    return ready();
   }
   const me = await api("GET", "/api/me").catch(() => null);
   if (me) return location.replace("/devices");
-  const form = $<HTMLFormElement>("#login");
-  const codeForm = $<HTMLFormElement>("#code");
+  const fromProvider = params.has("sso");
+
+  const login = $<HTMLFormElement>("#login");
+  const code = $<HTMLFormElement>("#code");
+  const loginButton = login.querySelector("button") as HTMLButtonElement;
+  const verify = code.querySelector("button[type=submit]") as HTMLButtonElement;
+  const resend = $<HTMLButtonElement>("#resend");
+  const startOver = $<HTMLButtonElement>("#start-over");
+  const codeInput = $<HTMLInputElement>("#code-input");
   let pendingId = "";
-  form.addEventListener("submit", async (event) => {
+  let resendsLeft = 0;
+
+  function attempts(step: CodeStep) {
+    resendsLeft = step.resendsLeft ?? resendsLeft;
+    const until = step.expiresAt
+      ? ` The code works until ${new Date(step.expiresAt).toLocaleTimeString()}.`
+      : "";
+    $("#attempts").textContent =
+      `${step.attemptsLeft} ${step.attemptsLeft === 1 ? "attempt" : "attempts"} left.${until}`;
+    resend.disabled = resendsLeft === 0;
+  }
+
+  function showCode(step: CodeStep) {
+    pendingId = step.pendingId ?? pendingId;
+    login.hidden = true;
+    code.hidden = false;
+    $("#demo-code").textContent = step.demoCode ?? "";
+    codeInput.value = "";
+    verify.disabled = false;
+    attempts(step);
+    codeInput.focus();
+  }
+
+  function backToPassword() {
+    pendingId = "";
+    code.hidden = true;
+    login.hidden = false;
+    $<HTMLInputElement>("#password").value = "";
+    $<HTMLInputElement>("#username").focus();
+  }
+
+  login.addEventListener("submit", (event) => {
     event.preventDefault();
-    show("#status", "");
-    const data = new FormData(form);
-    try {
-      const result = await api<{ status: string; pendingId?: string; demoCode?: string }>(
-        "POST",
-        "/api/login",
-        {
+    if (loginButton.disabled) return;
+    show("");
+    const data = new FormData(login);
+    void busy(loginButton, async () => {
+      try {
+        const result = await api<CodeStep & { status: string }>("POST", "/api/login", {
           username: data.get("username"),
           password: data.get("password"),
-        },
-      );
-      if (result.status === "signed-in") return location.replace("/devices");
-      pendingId = result.pendingId ?? "";
-      form.hidden = true;
-      codeForm.hidden = false;
-      $("#demo-code").textContent = result.demoCode ?? "";
-      $<HTMLInputElement>("#code-input").focus();
-    } catch (error) {
-      show("#status", error instanceof Error ? error.message : String(error));
-    }
+        });
+        if (result.status === "signed-in") return location.replace("/devices");
+        showCode(result);
+      } catch (error) {
+        show(message(error));
+      }
+    });
   });
-  codeForm.addEventListener("submit", async (event) => {
+
+  code.addEventListener("submit", (event) => {
     event.preventDefault();
+    if (verify.disabled) return;
+    show("");
+    let over = false;
+    void busy(verify, async () => {
+      try {
+        await api("POST", "/api/login/code", { pendingId, code: codeInput.value });
+        location.replace("/devices");
+      } catch (error) {
+        show(message(error));
+        if (error instanceof ApiError && error.code === "wrong_code") {
+          attempts({ ...(error.body as CodeStep) });
+          codeInput.select();
+        } else if (error instanceof ApiError && error.status < 500) {
+          over = true;
+        }
+      }
+    }).then(() => {
+      if (!over) return;
+      // Locked out or expired: this code step is over; only "Start over" is left.
+      $("#attempts").textContent = "";
+      verify.disabled = true;
+      resendsLeft = 0;
+      resend.disabled = true;
+      startOver.focus();
+    });
+  });
+
+  resend.addEventListener("click", () =>
+    busy(resend, async () => {
+      show("");
+      try {
+        showCode(await api<CodeStep>("POST", "/api/login/resend", { pendingId }));
+        toast("We sent you a new code. The old one no longer works.");
+      } catch (error) {
+        show(message(error));
+        resendsLeft = 0;
+      }
+    }).then(() => {
+      resend.disabled = resendsLeft === 0;
+    }),
+  );
+
+  startOver.addEventListener("click", () => {
+    show("");
+    void api("POST", "/api/login/cancel", { pendingId }).catch(() => {});
+    backToPassword();
+  });
+
+  loginButton.disabled = false;
+  startOver.disabled = false;
+  resend.disabled = false;
+  if (fromProvider) {
+    // Back from the identity provider with a session that has no device yet: this request,
+    // the first with a proof, binds it to this browser's key (a new device gets the code step).
+    show("Signed in with your provider. Checking this browser…", "info");
     try {
-      await api("POST", "/api/login/code", { pendingId, code: new FormData(codeForm).get("code") });
-      location.replace("/devices");
+      const result = await api<CodeStep & { status: string }>("POST", "/api/sso/bind");
+      if (result.status === "signed-in") return location.replace("/devices");
+      show("");
+      showCode(result);
     } catch (error) {
-      show("#status", error instanceof Error ? error.message : String(error));
+      show(message(error));
     }
+  }
+  ready();
+}
+
+// --- devices -----------------------------------------------------------------------------------
+
+const relative = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+function ago(iso: string): string {
+  const seconds = (new Date(iso).getTime() - Date.now()) / 1000;
+  if (Math.abs(seconds) < 60) return "just now";
+  for (const [unit, size] of [
+    ["day", 86400],
+    ["hour", 3600],
+    ["minute", 60],
+  ] as const) {
+    if (Math.abs(seconds) >= size) return relative.format(Math.round(seconds / size), unit);
+  }
+  return "just now";
+}
+
+/** A relative time with the exact time on hover (and for screen readers, in `datetime`). */
+function time(iso: string, prefix: string) {
+  const node = el("time", { datetime: iso, title: new Date(iso).toLocaleString() });
+  node.dataset.prefix = prefix;
+  node.textContent = `${prefix} ${ago(iso)}`.trim();
+  return node;
+}
+
+function refreshTimes() {
+  for (const node of document.querySelectorAll<HTMLTimeElement>("time[data-prefix]"))
+    node.textContent = `${node.dataset.prefix} ${ago(node.dateTime)}`.trim();
+}
+
+/** Opens the confirmation dialog; resolves true when the user confirms. */
+function confirmAction(title: string, body: string, confirmLabel: string): Promise<boolean> {
+  const dialog = $<HTMLDialogElement>("#confirm");
+  $("#confirm-title").textContent = title;
+  $("#confirm-body").textContent = body;
+  $("#confirm-ok").textContent = confirmLabel;
+  dialog.returnValue = "";
+  dialog.showModal();
+  $("#confirm-cancel").focus();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
   });
 }
 
-interface DeviceJSON {
-  id: string;
-  displayName: string;
-  status: "active" | "blocked";
-  createdAt: string;
-  lastSeenAt: string;
-  current: boolean;
+/** Errors of device actions: sign-outs navigate, others are shown. */
+function actionFailed(error: unknown) {
+  if (error instanceof ApiError && [400, 404, 409].includes(error.status)) show(error.message);
+  else if (error instanceof ApiError) handleAuthError(error);
+  else show(message(error));
 }
-
-const when = (iso: string) => new Date(iso).toLocaleString();
 
 async function devicesPage() {
   const me = await api<{ user: { name: string }; settings: { singleDevice: boolean } }>(
@@ -126,103 +373,268 @@ async function devicesPage() {
   ).catch(handleAuthError);
   $("#who").textContent = me.user.name;
   $("#thumbprint").textContent = await getDeviceThumbprint();
+  enableLogout();
+
   const toggle = $<HTMLInputElement>("#single-device");
   toggle.checked = me.settings.singleDevice;
-  toggle.addEventListener("change", () => {
-    api("PUT", "/api/settings", { singleDevice: toggle.checked }).catch(handleAuthError);
+  toggle.addEventListener("change", async () => {
+    const saved = $("#single-device-saved");
+    toggle.disabled = true;
+    saved.textContent = "Saving…";
+    try {
+      const { settings } = await api<{ settings: { singleDevice: boolean } }>(
+        "PUT",
+        "/api/settings",
+        { singleDevice: toggle.checked },
+      );
+      saved.textContent = settings.singleDevice
+        ? "Saved: your next sign-in on a new device removes all others."
+        : "Saved: you can use several devices.";
+    } catch (error) {
+      toggle.checked = !toggle.checked;
+      saved.textContent = "";
+      actionFailed(error);
+    } finally {
+      toggle.disabled = false;
+    }
   });
-  await renderDevices();
+
+  const devices = await renderDevices();
+  setInterval(refreshTimes, 30_000);
+  ready();
+
+  // The "Not you? Block this device" link of a new-sign-in message lands here.
+  const blockId = new URLSearchParams(location.search).get("block");
+  if (blockId) {
+    history.replaceState(null, "", "/devices");
+    const target = devices.find((d) => d.id === blockId);
+    if (!target) show("That device is no longer on your account.", "info");
+    else if (target.status === "blocked") show(`${target.displayName} is already blocked.`, "info");
+    else await blockDevice(target, true);
+  }
 }
 
-async function renderDevices() {
+/** Blocks `d`; asks first for this device, or when `ask` (the link from a message). */
+async function blockDevice(d: DeviceJSON, ask = false) {
+  if (d.current) {
+    const ok = await confirmAction(
+      "Block this device?",
+      `You are using ${d.displayName} right now. Blocking it signs you out at once, and this browser cannot sign in to your account again until you unblock it from another device.`,
+      `Block ${d.displayName} and sign out`,
+    );
+    if (!ok) return;
+  } else if (ask) {
+    const ok = await confirmAction(
+      `Block ${d.displayName}?`,
+      `${d.displayName} (key ${d.keyId}, signed in from ${d.signedInFrom}) is signed out at once and cannot sign in to your account until you unblock it.`,
+      `Block ${d.displayName}`,
+    );
+    if (!ok) return;
+  }
+  // Otherwise blocking another device takes one click: Unblock undoes it.
+  try {
+    const result = await api<{ signedOut: boolean }>("POST", `/api/devices/${d.id}/block`);
+    if (result.signedOut) return location.replace("/?signed-out=self-blocked");
+    show("");
+    toast(`Blocked ${d.displayName}. It was signed out and cannot sign in until you unblock it.`);
+    await renderDevices();
+  } catch (error) {
+    actionFailed(error);
+  }
+}
+
+async function deleteDevice(d: DeviceJSON) {
+  const ok = await confirmAction(
+    d.current ? "Delete this device?" : `Delete ${d.displayName}?`,
+    d.current
+      ? `You are using ${d.displayName} right now. Deleting it signs you out at once; signing in here again will need a one-time code, and this browser will show up as a new device.`
+      : `${d.displayName} is signed out at once. If it signs in again, it needs your password and a one-time code, and shows up as a new device. To keep it out for good, block it instead.`,
+    d.current ? `Delete ${d.displayName} and sign out` : `Delete ${d.displayName}`,
+  );
+  if (!ok) return;
+  try {
+    const result = await api<{ signedOut: boolean }>("DELETE", `/api/devices/${d.id}`);
+    if (result.signedOut) return location.replace("/?signed-out=self-deleted");
+    show("");
+    toast(`Deleted ${d.displayName}. It was signed out.`);
+    await renderDevices();
+  } catch (error) {
+    actionFailed(error);
+  }
+}
+
+function renameForm(card: HTMLElement, d: DeviceJSON, renameButton: HTMLButtonElement) {
+  const heading = card.querySelector("h2") as HTMLElement;
+  const input = el("input", {
+    id: `rename-${d.id}`,
+    name: "displayName",
+    value: d.displayName,
+    maxlength: "100",
+    required: "",
+  });
+  const save = el("button", { type: "submit", class: "primary" }, "Save");
+  const cancel = el("button", { type: "button" }, "Cancel");
+  const form = el(
+    "form",
+    { class: "rename" },
+    el("label", { for: `rename-${d.id}` }, `New name for ${d.displayName}`),
+    input,
+    el("div", { class: "row" }, save, cancel),
+  );
+  const close = () => {
+    form.replaceWith(heading);
+    renameButton.hidden = false;
+    renameButton.focus();
+  };
+  cancel.addEventListener("click", close);
+  form.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") close();
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (save.disabled) return;
+    void busy(save, async () => {
+      try {
+        const { device } = await api<{ device: DeviceJSON }>("PATCH", `/api/devices/${d.id}`, {
+          displayName: input.value,
+        });
+        show("");
+        toast(`Renamed to ${device.displayName}.`);
+        await renderDevices();
+        (
+          document.querySelector(`[data-device-id="${d.id}"] button`) as HTMLElement | null
+        )?.focus();
+      } catch (error) {
+        actionFailed(error);
+        input.focus();
+      }
+    });
+  });
+  heading.replaceWith(form);
+  renameButton.hidden = true;
+  input.focus();
+  input.select();
+}
+
+function deviceCard(d: DeviceJSON) {
+  const nameId = `device-${d.id}`;
+  const badges = el("div", { class: "badges" });
+  if (d.current) badges.append(el("span", { class: "badge current" }, "This device"));
+  if (d.status === "blocked") badges.append(el("span", { class: "badge blocked" }, "Blocked"));
+  const facts = el(
+    "ul",
+    { class: "facts" },
+    el("li", {}, time(d.lastSeenAt, "Active")),
+    el("li", {}, time(d.createdAt, "Added")),
+    el("li", {}, `Signed in from ${d.signedInFrom}`),
+    el("li", {}, "Key ", el("code", {}, d.keyId)),
+  );
+  const actions = el("div", { class: "actions" });
+  const card = el(
+    "li",
+    {
+      class: `device${d.current ? " is-current" : ""}${d.status === "blocked" ? " is-blocked" : ""}`,
+      "data-testid": "device-row",
+      "data-device-id": d.id,
+      "data-status": d.status,
+      "aria-labelledby": nameId,
+      ...(d.current ? { "data-current": "true" } : {}),
+    },
+    el("div", { class: "device-head" }, el("h2", { id: nameId }, d.displayName), badges),
+    facts,
+    actions,
+  );
+  /** Each button's accessible name says which device it acts on: "Block Chrome on Linux (2)". */
+  const button = (
+    label: string,
+    run: (b: HTMLButtonElement) => Promise<unknown> | undefined,
+    kind = "",
+  ) => {
+    const b = el(
+      "button",
+      { type: "button", class: kind, "aria-label": `${label} ${d.displayName}` },
+      label,
+    );
+    b.addEventListener("click", () => void busy(b, async () => run(b)));
+    actions.append(b);
+    return b;
+  };
+  button("Rename", (b) => {
+    renameForm(card, d, b);
+    return undefined;
+  });
+  if (d.status === "active") button("Block", () => blockDevice(d));
+  else
+    button("Unblock", async () => {
+      try {
+        await api("POST", `/api/devices/${d.id}/unblock`);
+        show("");
+        toast(`Unblocked ${d.displayName}. It has to sign in again to be used.`);
+        await renderDevices();
+      } catch (error) {
+        actionFailed(error);
+      }
+    });
+  button("Delete", () => deleteDevice(d), "danger");
+  return card;
+}
+
+async function renderDevices(): Promise<DeviceJSON[]> {
   const { devices } = await api<{ devices: DeviceJSON[] }>("GET", "/api/devices").catch(
     handleAuthError,
   );
-  const rows = $("#devices");
-  rows.replaceChildren(
-    ...devices.map((d) => {
-      const tr = document.createElement("tr");
-      tr.dataset.testid = "device-row";
-      tr.dataset.deviceId = d.id;
-      tr.dataset.status = d.status;
-      if (d.current) tr.dataset.current = "true";
-      const name = document.createElement("td");
-      name.textContent = d.displayName;
-      if (d.current)
-        name.insertAdjacentHTML("beforeend", ' <span class="badge">this device</span>');
-      const cells = [when(d.createdAt), when(d.lastSeenAt), d.status].map((text) => {
-        const td = document.createElement("td");
-        td.textContent = text;
-        return td;
-      });
-      const actions = document.createElement("td");
-      /** `run` resolves false when it navigated away, so there is nothing to re-render. */
-      const button = (label: string, run: () => Promise<unknown>) => {
-        const b = document.createElement("button");
-        b.textContent = label;
-        b.addEventListener("click", async () => {
-          try {
-            if ((await run()) !== false) await renderDevices();
-          } catch (error) {
-            if (
-              error instanceof ApiError &&
-              error.status >= 400 &&
-              error.status < 500 &&
-              error.status !== 401 &&
-              error.status !== 403
-            ) {
-              show("#status", error.message);
-            } else handleAuthError(error);
-          }
-        });
-        actions.append(b);
-      };
-      button("Rename", async () => {
-        const displayName = prompt("New name for this device", d.displayName);
-        if (displayName !== null) await api("PATCH", `/api/devices/${d.id}`, { displayName });
-      });
-      if (d.status === "active") button("Block", () => api("POST", `/api/devices/${d.id}/block`));
-      else button("Unblock", () => api("POST", `/api/devices/${d.id}/unblock`));
-      button("Delete", async () => {
-        const result = await api<{ signedOut: boolean }>("DELETE", `/api/devices/${d.id}`);
-        if (!result.signedOut) return true;
-        location.replace("/");
-        return false;
-      });
-      tr.append(name, ...cells, actions);
-      return tr;
-    }),
-  );
+  $("#devices").replaceChildren(...devices.map(deviceCard));
+  return devices;
 }
 
+// --- inbox -------------------------------------------------------------------------------------
+
 async function inboxPage() {
-  const { messages } = await api<{ messages: { at: string; subject: string; body: string }[] }>(
-    "GET",
-    "/api/inbox",
-  ).catch(handleAuthError);
-  const list = $("#messages");
-  list.replaceChildren(
-    ...messages.map((m) => {
-      const li = document.createElement("li");
-      li.dataset.testid = "message";
-      const subject = document.createElement("strong");
-      subject.textContent = m.subject;
-      const meta = document.createElement("small");
-      meta.textContent = when(m.at);
-      const body = document.createElement("p");
-      body.textContent = m.body;
-      li.append(subject, " ", meta, body);
-      return li;
+  const { messages } = await api<{ messages: Message[] }>("GET", "/api/inbox").catch(
+    handleAuthError,
+  );
+  enableLogout();
+  $("#messages").replaceChildren(
+    ...messages.map((m, i) => {
+      const details = el("details", { class: "message" });
+      details.open = i === 0;
+      const table = el(
+        "table",
+        { class: "mail-facts" },
+        el(
+          "tbody",
+          {},
+          ...m.details.map(([label, value]) =>
+            el("tr", {}, el("th", { scope: "row" }, label), el("td", {}, value)),
+          ),
+        ),
+      );
+      details.append(
+        el(
+          "summary",
+          {},
+          el("span", { class: "from" }, "devicebound demo security"),
+          el("span", { class: "subject" }, m.subject),
+          time(m.at, ""),
+        ),
+        el(
+          "div",
+          { class: "mail-body" },
+          ...m.paragraphs.slice(0, 2).map((p) => el("p", {}, p)),
+          table,
+          ...m.paragraphs.slice(2).map((p) => el("p", {}, p)),
+          ...(m.action
+            ? [el("p", {}, el("a", { class: "button", href: m.action.href }, m.action.label))]
+            : []),
+        ),
+      );
+      return el("li", { "data-testid": "message" }, details);
     }),
   );
   $("#empty").hidden = messages.length > 0;
-  document.body.dataset.loaded = "true";
+  setInterval(refreshTimes, 30_000);
+  ready();
 }
-
-document.querySelector("#logout")?.addEventListener("click", async () => {
-  await api("POST", "/api/logout").catch(() => {});
-  location.replace("/");
-});
 
 const pages: Record<string, () => Promise<unknown>> = {
   signin: signInPage,
@@ -230,6 +642,5 @@ const pages: Record<string, () => Promise<unknown>> = {
   inbox: inboxPage,
 };
 void pages[document.body.dataset.page ?? ""]?.().catch((error: unknown) => {
-  if (!(error instanceof ApiError))
-    show("#status", error instanceof Error ? error.message : String(error));
+  if (!(error instanceof ApiError)) show(message(error));
 });

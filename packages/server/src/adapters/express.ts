@@ -25,12 +25,13 @@ import {
 
 export type {
   AdapterOptions,
+  BoundGuardResult,
   DeviceSession,
   GuardOptions,
   GuardResult,
-  GuardResultFor,
   SessionLookup,
   SessionStatus,
+  UnboundGuardResult,
 } from "./guard.js";
 
 type NodeRequest = IncomingMessage & { originalUrl?: string; devicebound?: GuardResult };

@@ -22,12 +22,13 @@ import {
 
 export type {
   AdapterOptions,
+  BoundGuardResult,
   DeviceSession,
   GuardOptions,
   GuardResult,
-  GuardResultFor,
   SessionLookup,
   SessionStatus,
+  UnboundGuardResult,
 } from "./guard.js";
 
 /** The parts of a Fastify request and reply used here (structural, so Fastify stays optional). */

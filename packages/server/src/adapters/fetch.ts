@@ -7,10 +7,11 @@ import { challengeHeaders, withChallenge } from "../http.js";
 import type { VerifyRequestOptions } from "../verify-proof.js";
 import {
   type AdapterOptions,
+  type BoundGuardResult,
   checkGuardOptions,
   clientAddress,
   type GuardOptions,
-  type GuardResultFor,
+  type GuardResult,
   guard,
   type PlainRequest,
   type SessionLookup,
@@ -20,13 +21,36 @@ import {
 
 export type {
   AdapterOptions,
+  BoundGuardResult,
   DeviceSession,
   GuardOptions,
   GuardResult,
-  GuardResultFor,
   SessionLookup,
   SessionStatus,
+  UnboundGuardResult,
 } from "./guard.js";
+
+/** The Fetch guard's answer: the result, or the `Response` to send. */
+export type FetchGuardAnswer<R> = ({ ok: true } & R) | { ok: false; response: Response };
+
+/**
+ * The API guard: resolves `{ ok: true, sessionStatus, proof, device, session,
+ * newDeviceDetected, tier }`, or `{ ok: false, response }` with the answer to send. `options` bind
+ * sessions that have no device yet and run a rollout (see `GuardOptions`); only a rollout can
+ * let a session through unbound, so without one `device` and `proof` are never `null`.
+ */
+export interface FetchGuard {
+  (
+    request: Request,
+    getSession: SessionLookup<Request>,
+    options?: GuardOptions<Request> & { rollout?: undefined },
+  ): Promise<FetchGuardAnswer<BoundGuardResult>>;
+  (
+    request: Request,
+    getSession: SessionLookup<Request>,
+    options?: GuardOptions<Request>,
+  ): Promise<FetchGuardAnswer<GuardResult>>;
+}
 
 export interface FetchAdapterOptions extends AdapterOptions {
   /**
@@ -64,6 +88,20 @@ export function fetchDeviceBinding(binding: DeviceBinding, options: FetchAdapter
     context: context(request),
   });
 
+  async function requireDevice(
+    request: Request,
+    getSession: SessionLookup<Request>,
+    options?: GuardOptions<Request>,
+  ): Promise<FetchGuardAnswer<GuardResult>> {
+    const checked = checkGuardOptions(options);
+    try {
+      const session = await getSession(request);
+      return { ok: true, ...(await guard(binding, plain(request), session, request, checked)) };
+    } catch (error) {
+      return { ok: false, response: await binding.errorResponse(error, context(request)) };
+    }
+  }
+
   return {
     context,
     verify: (request: Request, verifyOptions?: VerifyRequestOptions) =>
@@ -98,24 +136,6 @@ export function fetchDeviceBinding(binding: DeviceBinding, options: FetchAdapter
       binding.dbsc.handleRegistration(request, context(request)),
     /** The DBSC refresh route (POST `binding.dbsc.refreshPath`). */
     dbscRefresh: (request: Request) => binding.dbsc.handleRefresh(request, context(request)),
-    /**
-     * The API guard: resolves `{ ok: true, sessionStatus, proof, device, session,
-     * newDeviceDetected, tier }`, or `{ ok: false, response }` with the answer to send. `options` as
-     * for the Express adapter.
-     */
-    async requireDevice<O extends GuardOptions<Request> = Record<never, never>>(
-      request: Request,
-      getSession: SessionLookup<Request>,
-      options?: O,
-    ): Promise<({ ok: true } & GuardResultFor<O>) | { ok: false; response: Response }> {
-      const checked = checkGuardOptions(options);
-      try {
-        const session = await getSession(request);
-        const result = await guard(binding, plain(request), session, request, checked);
-        return { ok: true, ...(result as GuardResultFor<O>) };
-      } catch (error) {
-        return { ok: false, response: await binding.errorResponse(error, context(request)) };
-      }
-    },
+    requireDevice: requireDevice as FetchGuard,
   };
 }

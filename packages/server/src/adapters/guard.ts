@@ -98,9 +98,6 @@ export interface UnboundGuardResult {
 
 export type GuardResult = BoundGuardResult | UnboundGuardResult;
 
-/** What a guard with these options can resolve: only a rollout lets a session through unbound. */
-export type GuardResultFor<O> = O extends { rollout: object } ? GuardResult : BoundGuardResult;
-
 /** A request reduced to what verification needs. */
 export interface PlainRequest {
   method: string;

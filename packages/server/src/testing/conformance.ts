@@ -6,10 +6,13 @@ import type {
   DbscSession,
   DbscSessionStore,
   Device,
+  DeviceListQuery,
+  DevicePosition,
   DeviceStore,
   ReplayStore,
 } from "../device-store.js";
 import { createRegistry } from "../registry.js";
+import type { VerifiedProof } from "../verified-proof.js";
 
 type AnyStore = Partial<DeviceStore & ReplayStore & DbscSessionStore> & {
   close?(): Promise<void>;
@@ -72,6 +75,18 @@ export function makeDbscSessionRecord(overrides: Partial<DbscSession> = {}): Dbs
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A verified proof of the key of `device`, as the registry takes it. */
+function proofOf(device: Device): VerifiedProof {
+  return {
+    jkt: device.jkt,
+    jwk: device.publicJwk,
+    alg: device.alg,
+    claims: { jti: "j", htm: "GET", htu: "https://app.example/", iat: 0 },
+    userAgent: null,
+    ipAddress: null,
+  };
+}
 
 export function runStoreConformanceSuite<S extends AnyStore>(options: ConformanceOptions<S>): void {
   const open: S[] = [];
@@ -321,15 +336,7 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
 
       it("reports a new device once when 20 registrations of one key race through the registry", async () => {
         const registry = createRegistry({ store: await devices() });
-        const key = makeDeviceRecord();
-        const proof = {
-          jkt: key.jkt,
-          jwk: key.publicJwk,
-          alg: key.alg,
-          claims: { jti: "j", htm: "GET", htu: "https://app.example/", iat: 0 },
-          userAgent: null,
-          ipAddress: null,
-        };
+        const proof = proofOf(makeDeviceRecord());
         const results = await Promise.all(
           Array.from({ length: 20 }, () => registry.register("racer", proof)),
         );
@@ -346,6 +353,179 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
         expect(results.filter((r) => r.outcome === "created")).toHaveLength(3);
         expect(results.filter((r) => r.outcome === "limit")).toHaveLength(7);
         expect(await store.listDevices("user-1")).toHaveLength(3);
+      });
+
+      it("finds a key's devices across users, of either status, oldest first", async () => {
+        const store = await devices();
+        const t = 1767225600000;
+        const shared = makeDeviceRecord({ userId: "zoe", createdAt: new Date(t + 2) });
+        const bob = makeDeviceRecord({ userId: "bob", jkt: shared.jkt, createdAt: new Date(t) });
+        const amy = makeDeviceRecord({
+          userId: "amy",
+          jkt: shared.jkt,
+          status: "blocked",
+          createdAt: new Date(t + 1),
+        });
+        const unrelated = makeDeviceRecord({ userId: "bob" });
+        for (const d of [shared, bob, amy, unrelated]) await store.insertDevice(d);
+        expect(await store.findDevicesByJkt(shared.jkt)).toEqual([bob, amy, shared]);
+        expect(await store.findDevicesByJkt(unrelated.jkt)).toEqual([unrelated]);
+        expect(await store.findDevicesByJkt("no-such-jkt")).toEqual([]);
+        await store.updateDevice("bob", bob.id, { status: "blocked" });
+        await store.deleteDevice("amy", amy.id);
+        expect(await store.findDevicesByJkt(shared.jkt)).toEqual([
+          { ...bob, status: "blocked" },
+          shared,
+        ]);
+        // An evicted device is gone from the index too.
+        const evict = { maxDevices: 1, onLimit: "evict-least-recently-seen" } as const;
+        await store.insertDevice(makeDeviceRecord({ userId: "zoe" }), evict);
+        expect(await store.findDevicesByJkt(shared.jkt)).toEqual([{ ...bob, status: "blocked" }]);
+      });
+
+      it("counts a user's devices of either status", async () => {
+        const store = await devices();
+        expect(await store.countDevices("user-1")).toBe(0);
+        const a = makeDeviceRecord();
+        await store.insertDevice(a);
+        await store.insertDevice(makeDeviceRecord({ status: "blocked" }));
+        await store.insertDevice(makeDeviceRecord({ userId: "other" }));
+        expect(await store.countDevices("user-1")).toBe(2);
+        await store.deleteDevice("user-1", a.id);
+        expect(await store.countDevices("user-1")).toBe(1);
+        expect(await store.countDevices("other")).toBe(1);
+        expect(await store.countDevices("nobody")).toBe(0);
+      });
+
+      it("lists all users' devices oldest first, ties by id, a page at a time from a position", async () => {
+        const store = await devices();
+        const t = 1767225600000;
+        const all = [
+          makeDeviceRecord({ userId: "carol", id: "A-tie", createdAt: new Date(t) }),
+          makeDeviceRecord({ userId: "alice", id: "a-tie", createdAt: new Date(t) }),
+          makeDeviceRecord({ userId: "bob", id: "a-tie-2", createdAt: new Date(t) }),
+          makeDeviceRecord({ userId: "alice", createdAt: new Date(t + 1) }),
+          makeDeviceRecord({ userId: "bob", createdAt: new Date(t + 2), status: "blocked" }),
+          makeDeviceRecord({ userId: "carol", createdAt: new Date(t + 3) }),
+          makeDeviceRecord({ userId: "alice", createdAt: new Date(t + 3_600_000) }),
+        ];
+        for (const d of [...all].reverse()) await store.insertDevice(d);
+        expect(await store.listAllDevices({ limit: 100 })).toEqual(all);
+        const pages: string[][] = [];
+        let after: DevicePosition | undefined;
+        for (;;) {
+          const page = await store.listAllDevices({ limit: 3, after });
+          if (page.length === 0) break;
+          pages.push(page.map((d) => d.id));
+          const last = page.at(-1) as Device;
+          after = { createdAtMs: last.createdAt.getTime(), id: last.id };
+        }
+        expect(pages.map((p) => p.length)).toEqual([3, 3, 1]);
+        expect(pages.flat()).toEqual(all.map((d) => d.id));
+        // A position between ties, and one no device holds.
+        expect(
+          (await store.listAllDevices({ limit: 2, after: { createdAtMs: t, id: "a-tie" } })).map(
+            (d) => d.id,
+          ),
+        ).toEqual(["a-tie-2", all[3]?.id]);
+        expect(
+          await store.listAllDevices({ limit: 10, after: { createdAtMs: t + 4, id: "" } }),
+        ).toEqual([all[6]]);
+        expect(
+          await store.listAllDevices({ limit: 10, after: { createdAtMs: t + 3_600_000, id: "~" } }),
+        ).toEqual([]);
+      });
+
+      it("filters all devices by status, user and text, and combines the filters", async () => {
+        const store = await devices();
+        const t = 1767225600000;
+        const rows = [
+          ["Alice@Example.com", "Work laptop", "active"],
+          ["bob", "ALICE's old phone", "blocked"],
+          ["zoë", "Zoë 100% _private_", "active"],
+          ["carol", "Chrome on Linux", "active"],
+        ] as const;
+        const [alice, bob, zoe, carol] = rows.map(([userId, displayName, status], i) =>
+          makeDeviceRecord({ userId, displayName, status, createdAt: new Date(t + i) }),
+        ) as [Device, Device, Device, Device];
+        for (const d of [alice, bob, zoe, carol]) await store.insertDevice(d);
+        const ids = async (q: Omit<DeviceListQuery, "limit">) =>
+          (await store.listAllDevices({ limit: 10, ...q })).map((d) => d.id);
+        expect(await ids({ status: "blocked" })).toEqual([bob.id]);
+        expect(await ids({ status: "active" })).toEqual([alice.id, zoe.id, carol.id]);
+        expect(await ids({ userId: "bob" })).toEqual([bob.id]);
+        expect(await ids({ userId: "Bob" })).toEqual([]);
+        // ASCII letters in either case, in the user id or the name.
+        expect(await ids({ query: "alice" })).toEqual([alice.id, bob.id]);
+        expect(await ids({ query: "EXAMPLE.COM" })).toEqual([alice.id]);
+        expect(await ids({ query: "LAPTOP" })).toEqual([alice.id]);
+        // Other characters only themselves: no wildcards, no Unicode case folding.
+        expect(await ids({ query: "%" })).toEqual([zoe.id]);
+        expect(await ids({ query: "_p" })).toEqual([zoe.id]);
+        expect(await ids({ query: "0% _" })).toEqual([zoe.id]);
+        expect(await ids({ query: "o_" })).toEqual([]);
+        expect(await ids({ query: "ZOË" })).toEqual([]);
+        expect(await ids({ query: "zoë" })).toEqual([zoe.id]);
+        expect(await ids({ query: "nobody" })).toEqual([]);
+        expect(await ids({ query: "alice", status: "active" })).toEqual([alice.id]);
+        expect(await ids({ query: "o", userId: "carol" })).toEqual([carol.id]);
+        expect(
+          await ids({ query: "o", after: { createdAtMs: t + 1, id: bob.id }, status: "active" }),
+        ).toEqual([zoe.id, carol.id]);
+      });
+
+      it("keeps later pages stable while devices are inserted and deleted", async () => {
+        const store = await devices();
+        const t = 1767225600000;
+        const first = Array.from({ length: 6 }, (_, i) =>
+          makeDeviceRecord({ userId: `u${i % 3}`, createdAt: new Date(t + i * 10) }),
+        );
+        for (const d of first) await store.insertDevice(d);
+        const page1 = await store.listAllDevices({ limit: 2 });
+        const last = page1.at(-1) as Device;
+        const after = { createdAtMs: last.createdAt.getTime(), id: last.id };
+        // Before the position: never shows up later. After it: does. The position's own device
+        // deleted: the next page still starts right after it.
+        await store.insertDevice(makeDeviceRecord({ userId: "u9", createdAt: new Date(t + 1) }));
+        const late = makeDeviceRecord({ userId: "u9", createdAt: new Date(t + 25) });
+        await store.insertDevice(late);
+        await store.deleteDevice(last.userId, last.id);
+        await store.deleteDevice(first[3]?.userId as string, first[3]?.id as string);
+        expect((await store.listAllDevices({ limit: 10, after })).map((d) => d.id)).toEqual([
+          first[2]?.id,
+          late.id,
+          first[4]?.id,
+          first[5]?.id,
+        ]);
+      });
+
+      it("pages through the registry's listAll with opaque cursors and recognises active keys", async () => {
+        const store = await devices();
+        let nowMs = 1767225600000;
+        // One millisecond apart, so the order is the registration order.
+        const registry = createRegistry({ store, now: () => nowMs++ });
+        const proof = proofOf(makeDeviceRecord());
+        const made: Device[] = [];
+        for (const user of ["u1", "u2", "u3", "u4", "u5"])
+          made.push((await registry.register(user, proof)).device);
+        await registry.block("u2", made[1]?.id as string);
+        expect((await registry.recognize(proof)).map((d) => d.userId)).toEqual([
+          "u1",
+          "u3",
+          "u4",
+          "u5",
+        ]);
+        expect(await registry.count("u2")).toBe(1);
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await registry.listAll({ limit: 2, cursor });
+          seen.push(...page.devices.map((d) => d.userId));
+          cursor = page.nextCursor;
+        } while (cursor);
+        expect(seen).toEqual(["u1", "u2", "u3", "u4", "u5"]);
+        const blocked = await registry.listAll({ status: "blocked" });
+        expect(blocked).toEqual({ devices: [{ ...made[1], status: "blocked" }] });
       });
 
       it("returns copies: changing a returned device changes nothing stored", async () => {
@@ -378,9 +558,11 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
 
       it("accepts a key again after it expired", async () => {
         const store = await replay();
-        expect(await store.consume("short", Date.now() + 150)).toBe(true);
-        expect(await store.consume("short", Date.now() + 150)).toBe(false);
-        await sleep(400);
+        // Long enough that a slow call under load does not outlive it, short enough to wait for.
+        const until = Date.now() + 500;
+        expect(await store.consume("short", until)).toBe(true);
+        expect(await store.consume("short", until)).toBe(false);
+        await sleep(800);
         expect(await store.consume("short", Date.now() + 60_000)).toBe(true);
         expect(await store.consume("short", Date.now() + 60_000)).toBe(false);
       });

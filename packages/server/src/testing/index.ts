@@ -1,20 +1,17 @@
-// @devicebound/server/testing: the storage conformance suite every adapter runs, and a
-// software device that signs proofs, for testing routes without a browser.
+// @devicebound/server/testing: a software device that signs proofs and a software DBSC client,
+// for testing routes without a browser, and the store benchmark. Needs no test runner: the vitest conformance suite is
+// @devicebound/server/testing/conformance.
 
 export {
+  benchmarkListAll,
   benchmarkStore,
+  type ListAllBenchmarkOptions,
   runStoreBenchmark,
   type StoreBenchmarkOptions,
   type StoreBenchmarkReport,
   type StoreBenchmarkRow,
 } from "./benchmark.js";
 export { lastJsonLine, type NodeChild, raceNodeScripts, spawnNodeScript } from "./child-process.js";
-export {
-  type ConformanceOptions,
-  makeDbscSessionRecord,
-  makeDeviceRecord,
-  runStoreConformanceSuite,
-} from "./conformance.js";
 export {
   createTestDbscClient,
   type DbscHeaderGeneration,
@@ -24,4 +21,9 @@ export {
   type TestDbscClientOptions,
   type TestDbscRegistration,
 } from "./dbsc-client.js";
-export { createTestDevice, type TestDevice, type TestProofInput } from "./test-device.js";
+export {
+  createTestDevice,
+  type TestActionInput,
+  type TestDevice,
+  type TestProofInput,
+} from "./test-device.js";

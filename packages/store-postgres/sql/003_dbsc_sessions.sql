@@ -1,4 +1,4 @@
--- devicebound schema, version 2: DBSC sessions, keyed by session id. `version` is the
+-- devicebound schema, version 3: DBSC sessions, keyed by session id. `version` is the
 -- compare-and-set counter every update checks and raises. :schema as in 001_init.sql.
 CREATE TABLE IF NOT EXISTS :schema.devicebound_dbsc_sessions (
   id              text PRIMARY KEY,

@@ -1,0 +1,548 @@
+// The demo's flows, framework-neutral: sign-in with a one-time code for new devices, sessions bound
+// to a device key, device management and the security messages. Express (app.ts) and the Hono
+// fleet call these and only translate requests and responses.
+import { createHmac, randomBytes, randomInt, randomUUID, timingSafeEqual } from "node:crypto";
+import {
+  createDeviceBinding,
+  type Device,
+  type DeviceBindingOptions,
+  type DeviceEvent,
+  deviceNameFromUserAgent,
+  type VerifiedProof,
+} from "@devicebound/server";
+import type { BoundGuardResult, DeviceSession } from "@devicebound/server/express";
+import type { DemoState, EndReason, Message, SessionRecord, SsoSession } from "./demo-state.js";
+import { checkPassword, USERS } from "./users.js";
+
+export const CODE_TTL_MS = 5 * 60_000;
+/** An SSO sign-in must be bound to this browser's key this soon after the redirect. */
+export const SSO_TTL_MS = 5 * 60_000;
+export const SESSION_TTL_MS = 7 * 24 * 3600_000;
+/** Wrong codes allowed per user and, separately, per device key, in one window. */
+export const MAX_CODE_FAILURES = 5;
+export const FAILURE_WINDOW_MS = 15 * 60_000;
+export const MAX_RESENDS = 3;
+export const SWEEP_EVERY_MS = 60_000;
+const COOKIE = "sid";
+/** The cookie of a sign-in that came back from the identity provider and has no device yet. */
+const SSO_COOKIE = "sso";
+
+/** The headers every page and API answer carries: no inline script or style, no framing. */
+export const SECURITY_HEADERS = {
+  "Content-Security-Policy":
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "same-origin",
+};
+
+/** A refusal the client shows as it is: `code` is stable, `details` go into the JSON body. */
+export class AppError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 429,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+  toJSON() {
+    return { error: this.code, message: this.message, ...this.details };
+  }
+}
+
+/** What a route answers: a JSON body and, when the session changes, a Set-Cookie value. */
+export interface Reply {
+  body: unknown;
+  setCookie?: string | string[];
+}
+
+export interface DemoOptions {
+  /** Everything but `onEvent` and the device limit, which the demo sets. */
+  binding: Omit<DeviceBindingOptions, "onEvent" | "maxDevicesPerUser" | "onDeviceLimit">;
+  state: DemoState;
+  /** Session cookie signing key. */
+  secret: string;
+  /** Adds `Secure` to the cookie (HTTPS origins). */
+  secureCookies: boolean;
+  now?: () => number;
+}
+
+type Body = Record<string, unknown> | undefined;
+
+/** Node reports IPv4 clients on dual-stack sockets as `::ffff:a.b.c.d`. */
+const showIp = (ip: string | null | undefined) => (ip ? ip.replace(/^::ffff:/, "") : "unknown");
+const userName = (userId: string) => USERS.find((u) => u.id === userId)?.name ?? userId;
+const keyId = (jkt: string) => jkt.slice(0, 8);
+
+export function deviceJSON(device: Device, currentId: string) {
+  return {
+    id: device.id,
+    displayName: device.displayName,
+    status: device.status,
+    createdAt: device.createdAt.toISOString(),
+    lastSeenAt: device.lastSeenAt.toISOString(),
+    signedInFrom: showIp(device.metadata.signedInFrom as string | undefined),
+    keyId: keyId(device.jkt),
+    current: device.id === currentId,
+  };
+}
+
+export type DeviceJSON = ReturnType<typeof deviceJSON>;
+
+function newSignInMessage(device: Device, at: Date): Message {
+  return {
+    id: randomUUID(),
+    userId: device.userId,
+    at: at.toISOString(),
+    subject: `New sign-in from ${device.displayName}`,
+    paragraphs: [
+      `Hi ${userName(device.userId)},`,
+      "we noticed a new sign-in to your account, on a device it had not been used on before.",
+      "If this was you, there is nothing to do.",
+      "If it was not you, block that device now: it is signed out at once and cannot sign in again. Then change your password.",
+    ],
+    details: [
+      ["Device", `${device.displayName} (key ${keyId(device.jkt)})`],
+      ["When", at.toUTCString()],
+      ["IP address", showIp(device.metadata.signedInFrom as string | undefined)],
+    ],
+    action: { label: "Not you? Block this device", href: `/devices?block=${device.id}` },
+  };
+}
+
+function evictedMessage(device: Device, at: Date): Message {
+  return {
+    id: randomUUID(),
+    userId: device.userId,
+    at: at.toISOString(),
+    subject: `${device.displayName} was removed from your account`,
+    paragraphs: [
+      `Hi ${userName(device.userId)},`,
+      `your setting "One device at a time" is on, so signing in on a new device removed ${device.displayName} and signed it out.`,
+      "To use it again, sign in on it: it will need a one-time code, and the device you use now will be removed in turn.",
+    ],
+    details: [
+      ["Removed device", `${device.displayName} (key ${keyId(device.jkt)})`],
+      ["Added", device.createdAt.toUTCString()],
+      ["Last active", device.lastSeenAt.toUTCString()],
+      ["Removed", at.toUTCString()],
+    ],
+    action: { label: "Review your devices", href: "/devices" },
+  };
+}
+
+const EXPIRED = "This sign-in expired. Start over to get a new code.";
+
+export function createDemo(options: DemoOptions) {
+  const { state } = options;
+  const now = options.now ?? Date.now;
+
+  // Blocks and deletes end sessions in their routes, awaited; evictions happen inside register.
+  async function onEvent(event: DeviceEvent): Promise<void> {
+    try {
+      if (event.type === "newDevice")
+        await state.send(newSignInMessage(event.device, new Date(now())));
+      if (event.type === "deleted" && event.reason === "evicted") {
+        await state.endDeviceSessions(event.device.userId, event.device.id, "device-evicted");
+        await state.send(evictedMessage(event.device, new Date(now())));
+      }
+    } catch (error) {
+      // The registry swallows handler errors so a request never fails on them: log them here.
+      console.error(`handling the ${event.type} event failed`, error);
+    }
+  }
+  const bindingOptions = { ...options.binding, onEvent };
+  const binding = createDeviceBinding(bindingOptions);
+  // "One device at a time": with a limit of 1, registering a device removes every other active
+  // one (the store evicts the least recently seen); blocked devices stay, and stay blocked.
+  const singleDevice = createDeviceBinding({
+    ...bindingOptions,
+    maxDevicesPerUser: 1,
+    onDeviceLimit: "remove-least-recently-seen",
+  });
+
+  const sign = (id: string) =>
+    createHmac("sha256", options.secret).update(`session:${id}`).digest("base64url");
+  const flags = `Path=/; HttpOnly; SameSite=Lax${options.secureCookies ? "; Secure" : ""}`;
+  const clearCookie = `${COOKIE}=; Max-Age=0; ${flags}`;
+  const clearSso = `${SSO_COOKIE}=; Max-Age=0; ${flags}`;
+
+  function sessionId(cookieHeader: string | null | undefined, name = COOKIE): string | null {
+    const raw = (cookieHeader ?? "")
+      .split(/;\s*/)
+      .find((c) => c.startsWith(`${name}=`))
+      ?.slice(name.length + 1);
+    const [id, mac] = (raw ?? "").split(".");
+    if (!id || !mac) return null;
+    const expected = Buffer.from(sign(id));
+    const given = Buffer.from(mac);
+    return expected.length === given.length && timingSafeEqual(expected, given) ? id : null;
+  }
+
+  async function startSession(userId: string, device: Device, proof: VerifiedProof) {
+    const id = randomBytes(18).toString("base64url");
+    const at = now();
+    await state.createSession({
+      id,
+      userId,
+      jkt: proof.jkt,
+      deviceId: device.id,
+      ipAddress: proof.ipAddress,
+      createdAtMs: at,
+      expiresAtMs: at + SESSION_TTL_MS,
+    });
+    return `${COOKIE}=${id}.${sign(id)}; Max-Age=${SESSION_TTL_MS / 1000}; ${flags}`;
+  }
+
+  /**
+   * The second step for a device this account has not confirmed yet: a pending sign-in with a
+   * one-time code, from the password form or after an SSO redirect.
+   */
+  async function codeStep(userId: string, proof: VerifiedProof): Promise<Reply> {
+    // A fresh sign-in does not bring fresh guesses: the counters are per user and per key.
+    const left = await attemptsLeft(userId, proof.jkt);
+    if (left <= 0) throw lockedOut();
+    const pending = {
+      id: randomUUID(),
+      userId,
+      jkt: proof.jkt,
+      code: newCode(),
+      ipAddress: proof.ipAddress,
+      expiresAtMs: now() + CODE_TTL_MS,
+      resends: 0,
+    };
+    await state.putPending(pending);
+    return {
+      // A real app sends the code by mail or SMS; the demo shows it on screen.
+      body: {
+        status: "code-required",
+        pendingId: pending.id,
+        demoCode: pending.code,
+        attemptsLeft: left,
+        resendsLeft: MAX_RESENDS,
+        expiresAt: new Date(pending.expiresAtMs).toISOString(),
+      },
+    };
+  }
+
+  const failureKeys = (userId: string, jkt: string) => [`user:${userId}`, `key:${jkt}`];
+  const lockedOut = () =>
+    new AppError(
+      429,
+      "too_many_attempts",
+      `Too many wrong codes for this account or this browser. Try again in ${FAILURE_WINDOW_MS / 60_000} minutes.`,
+      { retryAfterSeconds: FAILURE_WINDOW_MS / 1000 },
+    );
+  async function attemptsLeft(userId: string, jkt: string) {
+    const counts = await state.failures(failureKeys(userId, jkt), now());
+    return MAX_CODE_FAILURES - Math.max(...counts);
+  }
+
+  /** The pending sign-in, checked to be current and to belong to this device key. */
+  async function pendingFor(proof: VerifiedProof, body: Body) {
+    const id = body?.pendingId;
+    const entry = typeof id === "string" ? await state.getPending(id) : null;
+    if (!entry || entry.expiresAtMs < now()) {
+      if (entry) await state.deletePending(entry.id);
+      throw new AppError(400, "sign_in_expired", EXPIRED);
+    }
+    if (entry.jkt !== proof.jkt)
+      throw new AppError(
+        400,
+        "sign_in_expired",
+        "This sign-in belongs to another browser. Start over here.",
+      );
+    return entry;
+  }
+
+  const newCode = () => String(randomInt(0, 1_000_000)).padStart(6, "0");
+
+  /** Devices get distinct names: a second "Chrome on Linux" becomes "Chrome on Linux (2)". */
+  async function uniqueName(userId: string, userAgent: string | null, except?: string) {
+    const base = deviceNameFromUserAgent(userAgent);
+    const taken = new Set(
+      (await binding.list(userId)).filter((d) => d.id !== except).map((d) => d.displayName),
+    );
+    for (let n = 1; ; n++) {
+      const name = n === 1 ? base : `${base} (${n})`;
+      if (!taken.has(name)) return name;
+    }
+  }
+
+  return {
+    binding,
+    sessionId,
+    clearCookie,
+
+    /** The live session named by the cookie, or a 401 that says why there is none. */
+    async authenticate(cookieHeader: string | null | undefined): Promise<SessionRecord> {
+      const id = sessionId(cookieHeader);
+      const session = id ? await state.getSession(id) : null;
+      if (session && session.expiresAtMs > now()) return session;
+      const reason = id ? await state.endedReason(id) : null;
+      if (reason) throw new AppError(401, "signed_out", "This session has ended.", { reason });
+      throw new AppError(401, "not_signed_in", "Sign in first.");
+    },
+
+    /**
+     * After the device guard: the key may have been deleted and registered again, which makes a
+     * new device record. The old session stays ended.
+     */
+    async checkDevice(session: SessionRecord, device: Device): Promise<void> {
+      if (device.id === session.deviceId) return;
+      await state.endSession(session.id, "device-replaced");
+      throw new AppError(401, "signed_out", "This session has ended.", {
+        reason: "device-replaced" satisfies EndReason,
+      });
+    },
+
+    /** Step 1: the password, with a proof from the device key. */
+    async login(proof: VerifiedProof, body: Body): Promise<Reply> {
+      const user = checkPassword(body?.username, body?.password);
+      if (!user) throw new AppError(401, "invalid_credentials", "Unknown user or wrong password.");
+      const known = await binding.isKnown(user.id, proof);
+      if (known.status === "blocked") {
+        throw new AppError(
+          403,
+          "ERR_DEVICE_BLOCKED",
+          "This device is blocked for this account. Unblock it from another of your devices first.",
+        );
+      }
+      if (known.status === "active" && !known.device.metadata.awaitingCode) {
+        // Remember-this-device: a known device skips the second step.
+        return {
+          body: { status: "signed-in", newDevice: false },
+          setCookie: await startSession(user.id, known.device, proof),
+        };
+      }
+      return codeStep(user.id, proof);
+    },
+
+    /**
+     * The stand-in identity provider's answer (a real one redirects with a code the app redeems):
+     * a session with no device yet, carried by a short-lived cookie and no proof.
+     */
+    async ssoCallback(body: Body, ipAddress: string | null): Promise<Reply> {
+      const user = checkPassword(body?.username, body?.password);
+      if (!user) throw new AppError(401, "invalid_credentials", "Unknown user or wrong password.");
+      const sso: SsoSession = {
+        id: randomBytes(18).toString("base64url"),
+        userId: user.id,
+        jkt: null,
+        ipAddress,
+        expiresAtMs: now() + SSO_TTL_MS,
+      };
+      await state.createSso(sso);
+      return {
+        body: null,
+        setCookie: `${SSO_COOKIE}=${sso.id}.${sign(sso.id)}; Max-Age=${SSO_TTL_MS / 1000}; ${flags}`,
+      };
+    },
+
+    /** The SSO session the cookie names, as the device guard sees it (no `jkt` until bound). */
+    async ssoSession(cookieHeader: string | null | undefined): Promise<DeviceSession & SsoSession> {
+      const id = sessionId(cookieHeader, SSO_COOKIE);
+      const sso = id ? await state.getSso(id) : null;
+      if (!sso)
+        throw new AppError(
+          401,
+          "sso_expired",
+          "This sign-in expired. Sign in with the provider again.",
+        );
+      return sso;
+    },
+
+    /** The SSO session's compare-and-set, for the guard's `bindSession`. */
+    bindSso: (id: string, jkt: string) => state.bindSso(id, jkt),
+
+    /** The binding that registers this user's devices (the one-device policy, when it is on). */
+    async bindingFor(userId: string) {
+      return (await state.getSettings(userId)).singleDevice ? singleDevice : binding;
+    },
+
+    /**
+     * After the guard bound the SSO session to this browser's key (and registered the device): a
+     * device the account already confirmed gets its session; a new one the code step first.
+     */
+    async finishSso(sso: SsoSession, result: BoundGuardResult): Promise<Reply> {
+      const { proof, device, newDeviceDetected } = result;
+      await state.deleteSso(sso.id);
+      if (newDeviceDetected) {
+        // Registered by the guard, but not confirmed: until the code is right it counts as new.
+        await binding.update(sso.userId, device.id, {
+          displayName: await uniqueName(sso.userId, proof.userAgent, device.id),
+          metadata: { signedInFrom: proof.ipAddress, awaitingCode: true },
+        });
+      }
+      const reply =
+        newDeviceDetected || device.metadata.awaitingCode
+          ? await codeStep(sso.userId, proof)
+          : {
+              body: { status: "signed-in", newDevice: false },
+              setCookie: await startSession(sso.userId, device, proof),
+            };
+      return { ...reply, setCookie: [clearSso, ...[reply.setCookie ?? []].flat()] };
+    },
+
+    /** Step 2, new devices only: the one-time code, from the same device key. */
+    async submitCode(proof: VerifiedProof, body: Body): Promise<Reply> {
+      const entry = await pendingFor(proof, body);
+      const keys = failureKeys(entry.userId, entry.jkt);
+      if ((await attemptsLeft(entry.userId, entry.jkt)) <= 0) {
+        await state.deletePending(entry.id);
+        throw lockedOut();
+      }
+      const given = Buffer.from(typeof body?.code === "string" ? body.code.trim() : "");
+      const expected = Buffer.from(entry.code);
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        const left =
+          MAX_CODE_FAILURES - Math.max(...(await state.addFailure(keys, FAILURE_WINDOW_MS, now())));
+        if (left <= 0) {
+          await state.deletePending(entry.id);
+          throw lockedOut();
+        }
+        throw new AppError(
+          400,
+          "wrong_code",
+          `That code is not right. ${left} ${left === 1 ? "attempt" : "attempts"} left.`,
+          { attemptsLeft: left },
+        );
+      }
+      await state.deletePending(entry.id);
+      await state.clearFailures(keys);
+      const policy = (await state.getSettings(entry.userId)).singleDevice ? singleDevice : binding;
+      let { device, newDeviceDetected } = await policy.register(entry.userId, proof, {
+        displayName: await uniqueName(entry.userId, proof.userAgent),
+        metadata: { signedInFrom: proof.ipAddress },
+      });
+      if (device.metadata.awaitingCode) {
+        // Bound after an SSO sign-in and now confirmed by its code.
+        device = await binding.update(entry.userId, device.id, {
+          metadata: { signedInFrom: device.metadata.signedInFrom ?? proof.ipAddress },
+        });
+        newDeviceDetected = true;
+      }
+      return {
+        body: { status: "signed-in", newDevice: newDeviceDetected },
+        setCookie: await startSession(entry.userId, device, proof),
+      };
+    },
+
+    /** A new code for the same pending sign-in; wrong-code counters carry on. */
+    async resendCode(proof: VerifiedProof, body: Body): Promise<Reply> {
+      const entry = await pendingFor(proof, body);
+      if (entry.resends >= MAX_RESENDS)
+        throw new AppError(429, "too_many_resends", "No more codes for this sign-in. Start over.");
+      const left = await attemptsLeft(entry.userId, entry.jkt);
+      if (left <= 0) throw lockedOut();
+      const next = {
+        ...entry,
+        code: newCode(),
+        resends: entry.resends + 1,
+        expiresAtMs: now() + CODE_TTL_MS,
+      };
+      await state.putPending(next);
+      return {
+        body: {
+          demoCode: next.code,
+          attemptsLeft: left,
+          resendsLeft: MAX_RESENDS - next.resends,
+          expiresAt: new Date(next.expiresAtMs).toISOString(),
+        },
+      };
+    },
+
+    /** "Start over": forgets the pending sign-in. */
+    async cancelSignIn(proof: VerifiedProof, body: Body): Promise<Reply> {
+      const id = body?.pendingId;
+      const entry = typeof id === "string" ? await state.getPending(id) : null;
+      if (entry && entry.jkt === proof.jkt) await state.deletePending(entry.id);
+      return { body: { cancelled: true } };
+    },
+
+    async me(session: SessionRecord, device: Device): Promise<Reply> {
+      return {
+        body: {
+          user: { id: session.userId, name: userName(session.userId) },
+          device: deviceJSON(device, device.id),
+          // DPoP proofs protect every request; hardware-bound sessions (DBSC) will add "dbsc".
+          tier: "dpop",
+          settings: await state.getSettings(session.userId),
+        },
+      };
+    },
+
+    async devices(session: SessionRecord, device: Device): Promise<Reply> {
+      const devices = (await binding.list(session.userId))
+        .map((d) => deviceJSON(d, device.id))
+        // This device first, then the most recently active.
+        .sort(
+          (a, b) =>
+            Number(b.current) - Number(a.current) || b.lastSeenAt.localeCompare(a.lastSeenAt),
+        );
+      return { body: { devices } };
+    },
+
+    async rename(session: SessionRecord, device: Device, id: string, body: Body): Promise<Reply> {
+      const updated = await binding.update(session.userId, id, {
+        displayName: body?.displayName as string,
+      });
+      return { body: { device: deviceJSON(updated, device.id) } };
+    },
+
+    /** Blocking ends the device's sessions: unblocking later does not bring them back. */
+    async block(session: SessionRecord, device: Device, id: string): Promise<Reply> {
+      const blocked = await binding.block(session.userId, id);
+      await state.endDeviceSessions(session.userId, id, "device-blocked");
+      const signedOut = id === device.id;
+      return {
+        body: { device: deviceJSON(blocked, device.id), signedOut },
+        ...(signedOut ? { setCookie: clearCookie } : {}),
+      };
+    },
+
+    async unblock(session: SessionRecord, device: Device, id: string): Promise<Reply> {
+      return { body: { device: deviceJSON(await binding.unblock(session.userId, id), device.id) } };
+    },
+
+    async remove(session: SessionRecord, device: Device, id: string): Promise<Reply> {
+      await binding.delete(session.userId, id);
+      await state.endDeviceSessions(session.userId, id, "device-deleted");
+      // Deleting this very device signs it out; its next sign-in is a new device.
+      const signedOut = id === device.id;
+      return {
+        body: { deleted: true, signedOut },
+        ...(signedOut ? { setCookie: clearCookie } : {}),
+      };
+    },
+
+    async inbox(session: SessionRecord): Promise<Reply> {
+      return { body: { messages: await state.inbox(session.userId) } };
+    },
+
+    async saveSettings(session: SessionRecord, body: Body): Promise<Reply> {
+      const single = body?.singleDevice;
+      if (typeof single !== "boolean")
+        throw new AppError(400, "invalid_input", "singleDevice must be true or false.");
+      await state.putSettings(session.userId, { singleDevice: single });
+      return { body: { settings: { singleDevice: single } } };
+    },
+
+    async logout(session: SessionRecord): Promise<Reply> {
+      await state.endSession(session.id, "signed-out");
+      return { body: { signedOut: true }, setCookie: clearCookie };
+    },
+
+    /** Sweeps expired records now and then every minute; returns a stop function. */
+    startSweeping(): () => void {
+      const sweep = () =>
+        void state.sweep(now()).catch((error) => console.error("sweep failed", error));
+      sweep();
+      const timer = setInterval(sweep, SWEEP_EVERY_MS);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
+  };
+}
+
+export type Demo = ReturnType<typeof createDemo>;
