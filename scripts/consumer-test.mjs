@@ -27,7 +27,7 @@ const keep = args.includes("--keep");
 const reportFile = args.find((a) => a !== "--keep") ?? join(root, ".reports/consumer.json");
 const work = mkdtempSync(join(tmpdir(), "devicebound-consumer-"));
 const app = join(work, "app");
-const published = ["browser", "server", "store-sqlite", "store-postgres", "store-redis"];
+const published = ["browser", "react", "server", "store-sqlite", "store-postgres", "store-redis"];
 // What the app itself brings, beside the tarballs: the drivers at the ranges the stores' READMEs
 // install, the frameworks the snippets use, and the tools the test drives.
 const appDependencies = [
@@ -35,6 +35,10 @@ const appDependencies = [
   "ioredis@5",
   "express@5",
   "express-session@1",
+  "fastify@5",
+  "hono@4",
+  "react@19",
+  "@types/react@19",
   "@types/express@5",
   "@types/express-session@1",
   "@types/node@20",
@@ -80,7 +84,7 @@ function assert(condition, message) {
   if (!condition) throw new Error(message);
 }
 
-/** The ```ts blocks of every README, one module each, as the app's own source files. */
+/** The ```ts and ```tsx blocks of every README, one module each, as the app's own source files. */
 function writeReadmeSnippets(dir) {
   const readmes = ["README.md"];
   for (const parent of ["packages", "examples"]) {
@@ -95,11 +99,11 @@ function writeReadmeSnippets(dir) {
     } catch {
       continue;
     }
-    [...text.matchAll(/```ts\n([\s\S]*?)```/g)].forEach((block, i) => {
-      const file = `${readme.replace(/\/?README\.md$/, "").replace(/[/.]/g, "_") || "root"}_${i + 1}.ts`;
+    [...text.matchAll(/```(tsx?)\n([\s\S]*?)```/g)].forEach((block, i) => {
+      const file = `${readme.replace(/\/?README\.md$/, "").replace(/[/.]/g, "_") || "root"}_${i + 1}.${block[1]}`;
       writeFileSync(
         join(dir, file),
-        `// From ${readme}, block ${i + 1}\n${block[1]}\nexport {};\n`,
+        `// From ${readme}, block ${i + 1}\n${block[2]}\nexport {};\n`,
       );
       count++;
     });
@@ -237,6 +241,7 @@ await check("README snippets and app code type-check (strict, node16 and bundler
     target: "ES2022",
     lib: ["ES2022", "DOM", "DOM.Iterable"],
     types: ["node"],
+    jsx: "react-jsx",
     // Errors inside the packages' .d.ts files (a type import consumers lack) must show.
     skipLibCheck: false,
   };

@@ -7,8 +7,9 @@ export default libraryConfig({
     express: "src/adapters/express.ts",
     fastify: "src/adapters/fastify.ts",
     fetch: "src/adapters/fetch.ts",
+    hono: "src/adapters/hono.ts",
     testing: "src/testing/index.ts",
     "testing-conformance": "src/testing/conformance.ts",
   },
-  external: ["vitest", /^node:/],
+  external: ["vitest", "hono", /^node:/],
 });

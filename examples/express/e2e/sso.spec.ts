@@ -18,7 +18,7 @@ test("a new browser signs in through the provider, passes the code step, and lan
 }) => {
   await page.goto("/sso/start"); // another site: no app script, so no ready mark
   await audit(page, "the identity provider's sign-in");
-  await providerSignIn(page, "grace");
+  await providerSignIn(page, "yolanda");
   // Back in the app with a session that has no device: the bind request asks for the code.
   const code = page.getByTestId("demo-code");
   await expect(code).toHaveText(/^\d{6}$/);
@@ -37,7 +37,7 @@ test("a new browser signs in through the provider, passes the code step, and lan
   // Signed out and back through the provider: a known browser needs no code.
   await page.click("#logout");
   await page.waitForURL((url) => url.pathname === "/");
-  await providerSignIn(page, "grace");
+  await providerSignIn(page, "yolanda");
   await page.waitForURL("**/devices");
   await ready(page);
   await expect(page.getByTestId("device-row")).toHaveCount(1);

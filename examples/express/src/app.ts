@@ -52,6 +52,8 @@ export function createApp(config: AppConfig) {
   app.get("/", page("index.html"));
   app.get("/devices", page("devices.html"));
   app.get("/inbox", page("inbox.html"));
+  app.get("/admin", page("admin.html"));
+  app.get("/admin/audit", page("audit.html"));
   // The sign-in forms post here only when the page script has not run (it handles submit
   // itself). The body is never read: the password neither reaches a URL nor gets used.
   app.post("/signin", (_req, res) => res.redirect(303, "/?notice=not-ready"));
@@ -109,6 +111,10 @@ export function createApp(config: AppConfig) {
     await glue.addNonce(req, res);
     send(res, await demo.login(proof, req.body));
   });
+  // "Welcome back": a proof, and the user id this browser remembers; no session needed.
+  app.post("/api/recognize", async (req, res) => {
+    send(res, await demo.recognize(await glue.verify(req), req.body));
+  });
   app.post("/api/login/code", async (req, res) => {
     send(res, await demo.submitCode(await glue.verify(req), req.body));
   });
@@ -154,6 +160,20 @@ export function createApp(config: AppConfig) {
     send(res, await demo.remove(...who(req), id(req))),
   );
   app.get("/api/inbox", async (req, res) => send(res, await demo.inbox(who(req)[0])));
+  app.post("/api/transfer", async (req, res) =>
+    send(res, await demo.transfer(...who(req), req.body, glue.context(req))),
+  );
+  app.get("/api/admin/devices", async (req, res) =>
+    send(res, await demo.adminDevices(who(req)[0], req.query as Record<string, unknown>)),
+  );
+  app.post("/api/admin/devices/:user/:id/:action", async (req, res) => {
+    const action = req.params.action === "unblock" ? "unblock" : "block";
+    send(res, await demo.adminAct(who(req)[0], String(req.params.user), id(req), action));
+  });
+  app.delete("/api/admin/devices/:user/:id", async (req, res) =>
+    send(res, await demo.adminAct(who(req)[0], String(req.params.user), id(req), "delete")),
+  );
+  app.get("/api/admin/audit", async (req, res) => send(res, await demo.auditLog(who(req)[0])));
   app.put("/api/settings", async (req, res) =>
     send(res, await demo.saveSettings(who(req)[0], req.body)),
   );

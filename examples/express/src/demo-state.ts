@@ -61,6 +61,23 @@ export interface Message {
 export interface UserSettings {
   /** Registering a new device removes all others (maxDevicesPerUser 1). */
   singleDevice: boolean;
+  /** Only the account's registered devices may sign in: others are refused before the password. */
+  knownDevicesOnly: boolean;
+}
+
+export const DEFAULT_SETTINGS: UserSettings = { singleDevice: false, knownDevicesOnly: false };
+
+/** One administrator action, for the audit log. */
+export interface AuditEntry {
+  id: string;
+  /** ISO 8601. */
+  at: string;
+  /** The administrator's user id. */
+  admin: string;
+  action: "block" | "unblock" | "delete";
+  userId: string;
+  deviceId: string;
+  deviceName: string;
 }
 
 export interface DemoState {
@@ -107,6 +124,10 @@ export interface DemoState {
 
   getSettings(userId: string): Promise<UserSettings>;
   putSettings(userId: string, settings: UserSettings): Promise<void>;
+
+  audit(entry: AuditEntry): Promise<void>;
+  /** The audit log, newest first. */
+  auditLog(limit: number): Promise<AuditEntry[]>;
 
   /** Deletes expired sessions, pending sign-ins and counters. */
   sweep(nowMs: number): Promise<void>;

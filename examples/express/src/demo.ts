@@ -3,6 +3,7 @@
 // fleet call these and only translate requests and responses.
 import { createHmac, randomBytes, randomInt, randomUUID, timingSafeEqual } from "node:crypto";
 import {
+  type ChallengeContext,
   createDeviceBinding,
   type Device,
   type DeviceBindingOptions,
@@ -11,8 +12,17 @@ import {
   type VerifiedProof,
 } from "@devicebound/server";
 import type { BoundGuardResult, DeviceSession } from "@devicebound/server/express";
-import type { DemoState, EndReason, Message, SessionRecord, SsoSession } from "./demo-state.js";
-import { checkPassword, USERS } from "./users.js";
+import type {
+  AuditEntry,
+  DemoState,
+  EndReason,
+  Message,
+  SessionRecord,
+  SsoSession,
+  UserSettings,
+} from "./demo-state.js";
+import { TRANSFER_ACTION, transferData } from "./transfer.js";
+import { ADMIN_ID, checkPassword, USERS } from "./users.js";
 
 export const CODE_TTL_MS = 5 * 60_000;
 /** An SSO sign-in must be bound to this browser's key this soon after the redirect. */
@@ -82,6 +92,7 @@ export function deviceJSON(device: Device, currentId: string) {
     createdAt: device.createdAt.toISOString(),
     lastSeenAt: device.lastSeenAt.toISOString(),
     signedInFrom: showIp(device.metadata.signedInFrom as string | undefined),
+    blockedByAdmin: device.status === "blocked" && device.metadata.blockedBy === "admin",
     keyId: keyId(device.jkt),
     current: device.id === currentId,
   };
@@ -132,6 +143,30 @@ function evictedMessage(device: Device, at: Date): Message {
 }
 
 const EXPIRED = "This sign-in expired. Start over to get a new code.";
+const UNKNOWN_DEVICE =
+  "This account accepts sign-ins only from its registered devices, and this browser is not one of them. Sign in on one of your devices to turn that setting off.";
+
+function adminMessage(device: Device, action: "block" | "unblock" | "delete", at: Date): Message {
+  const did = { block: "blocked", unblock: "unblocked", delete: "deleted" }[action];
+  return {
+    id: randomUUID(),
+    userId: device.userId,
+    at: at.toISOString(),
+    subject: `An administrator ${did} ${device.displayName}`,
+    paragraphs: [
+      `Hi ${userName(device.userId)},`,
+      `an administrator of this service ${did} one of your devices.`,
+      action === "unblock"
+        ? "It can sign in again."
+        : "It is signed out and cannot sign in again as it was. If you did not expect this, contact your administrator.",
+    ],
+    details: [
+      ["Device", `${device.displayName} (key ${keyId(device.jkt)})`],
+      ["When", at.toUTCString()],
+    ],
+    action: { label: "Review your devices", href: "/devices" },
+  };
+}
 
 export function createDemo(options: DemoOptions) {
   const { state } = options;
@@ -226,6 +261,10 @@ export function createDemo(options: DemoOptions) {
   }
 
   const failureKeys = (userId: string, jkt: string) => [`user:${userId}`, `key:${jkt}`];
+  const requireAdmin = (session: SessionRecord) => {
+    if (session.userId !== ADMIN_ID)
+      throw new AppError(403, "not_admin", "Only the administrator can do that.");
+  };
   const lockedOut = () =>
     new AppError(
       429,
@@ -296,8 +335,35 @@ export function createDemo(options: DemoOptions) {
       });
     },
 
+    /**
+     * "Welcome back": whether this browser's key is an active device of the user the page
+     * remembers. Answers for that one user only: which other accounts used this browser stays
+     * private (recognize() would tell).
+     */
+    async recognize(proof: VerifiedProof, body: Body): Promise<Reply> {
+      const userId = typeof body?.userId === "string" ? body.userId : "";
+      const match = (await binding.recognize(proof)).some((d) => d.userId === userId);
+      return {
+        body: match ? { recognized: true, userId, name: userName(userId) } : { recognized: false },
+      };
+    },
+
     /** Step 1: the password, with a proof from the device key. */
     async login(proof: VerifiedProof, body: Body): Promise<Reply> {
+      // "Only my registered devices": an unknown browser is refused before the password is
+      // even looked at (so guessing it from here gets nowhere).
+      const named = USERS.find(
+        (u) =>
+          u.id ===
+          String(body?.username ?? "")
+            .trim()
+            .toLowerCase(),
+      );
+      if (named && (await state.getSettings(named.id)).knownDevicesOnly) {
+        const known = await binding.isKnown(named.id, proof);
+        if (known.status !== "active" || known.device.metadata.awaitingCode)
+          throw new AppError(403, "unknown_device", UNKNOWN_DEVICE);
+      }
       const user = checkPassword(body?.username, body?.password);
       if (!user) throw new AppError(401, "invalid_credentials", "Unknown user or wrong password.");
       const known = await binding.isKnown(user.id, proof);
@@ -367,6 +433,14 @@ export function createDemo(options: DemoOptions) {
     async finishSso(sso: SsoSession, result: BoundGuardResult): Promise<Reply> {
       const { proof, device, newDeviceDetected } = result;
       await state.deleteSso(sso.id);
+      if (
+        (await state.getSettings(sso.userId)).knownDevicesOnly &&
+        (newDeviceDetected || device.metadata.awaitingCode)
+      ) {
+        // The guard registered it on binding; this account takes no new devices.
+        if (newDeviceDetected) await binding.delete(sso.userId, device.id);
+        throw new AppError(403, "unknown_device", UNKNOWN_DEVICE);
+      }
       if (newDeviceDetected) {
         // Registered by the guard, but not confirmed: until the code is right it counts as new.
         await binding.update(sso.userId, device.id, {
@@ -463,7 +537,11 @@ export function createDemo(options: DemoOptions) {
     async me(session: SessionRecord, device: Device): Promise<Reply> {
       return {
         body: {
-          user: { id: session.userId, name: userName(session.userId) },
+          user: {
+            id: session.userId,
+            name: userName(session.userId),
+            admin: session.userId === ADMIN_ID,
+          },
           device: deviceJSON(device, device.id),
           // DPoP proofs protect every request; hardware-bound sessions (DBSC) will add "dbsc".
           tier: "dpop",
@@ -520,12 +598,143 @@ export function createDemo(options: DemoOptions) {
       return { body: { messages: await state.inbox(session.userId) } };
     },
 
+    /** Saves the settings given (`singleDevice`, `knownDevicesOnly`); others stay as they are. */
     async saveSettings(session: SessionRecord, body: Body): Promise<Reply> {
-      const single = body?.singleDevice;
-      if (typeof single !== "boolean")
-        throw new AppError(400, "invalid_input", "singleDevice must be true or false.");
-      await state.putSettings(session.userId, { singleDevice: single });
-      return { body: { settings: { singleDevice: single } } };
+      const settings: UserSettings = { ...(await state.getSettings(session.userId)) };
+      for (const name of ["singleDevice", "knownDevicesOnly"] as const) {
+        const value = body?.[name];
+        if (value === undefined) continue;
+        if (typeof value !== "boolean")
+          throw new AppError(400, "invalid_input", `${name} must be true or false.`);
+        settings[name] = value;
+      }
+      await state.putSettings(session.userId, settings);
+      return { body: { settings } };
+    },
+
+    /**
+     * A money transfer, the demo's high-risk action: it needs an action token from this device,
+     * signed over exactly this payee and amount, used once.
+     */
+    async transfer(
+      session: SessionRecord,
+      device: Device,
+      body: Body,
+      context: ChallengeContext,
+    ): Promise<Reply> {
+      const to = body?.to;
+      const amount = body?.amount;
+      if (typeof to !== "string" || !USERS.some((u) => u.id === to) || to === session.userId)
+        throw new AppError(400, "invalid_input", "Choose another demo user to send money to.");
+      if (!Number.isInteger(amount) || (amount as number) < 1 || (amount as number) > 1_000_000)
+        throw new AppError(
+          400,
+          "invalid_input",
+          "The amount is a whole number from 1 to 1,000,000.",
+        );
+      if (typeof body?.token !== "string")
+        throw new AppError(400, "invalid_input", "The transfer needs an action token.");
+      const data = transferData(to, amount as number);
+      const verified = await binding.verifyAction(body.token, {
+        action: TRANSFER_ACTION,
+        userId: session.userId,
+        data,
+        // The challenge inside the token was bound to this client's IP and User-Agent.
+        ...context,
+      });
+      // The token must come from the device this session runs on, not another of the user's.
+      if (verified.device.id !== device.id)
+        throw new AppError(403, "other_device", "The token was signed by another of your devices.");
+      return {
+        body: {
+          sent: { to: userName(to), amount },
+          signed: {
+            action: TRANSFER_ACTION,
+            data,
+            device: verified.device.displayName,
+            keyId: keyId(verified.jkt),
+            expiresAt: new Date((verified.claims.exp as number) * 1000).toISOString(),
+          },
+        },
+      };
+    },
+
+    /** Every user's devices for the administrator, a page at a time, with per-user counts. */
+    async adminDevices(session: SessionRecord, query: Record<string, unknown>): Promise<Reply> {
+      requireAdmin(session);
+      const status =
+        query.status === "active" || query.status === "blocked" ? query.status : undefined;
+      const text =
+        typeof query.query === "string" && query.query.trim() ? query.query.trim() : undefined;
+      const cursor = typeof query.cursor === "string" && query.cursor ? query.cursor : undefined;
+      const limit = Math.min(
+        50,
+        Math.max(1, Number.parseInt(String(query.limit ?? "10"), 10) || 10),
+      );
+      const page = await binding.listAll({
+        limit,
+        ...(status ? { status } : {}),
+        ...(text ? { query: text } : {}),
+        ...(cursor ? { cursor } : {}),
+      });
+      const users = [...new Set(page.devices.map((d) => d.userId))];
+      const counts = Object.fromEntries(
+        await Promise.all(users.map(async (u) => [u, await binding.count(u)] as const)),
+      );
+      return {
+        body: {
+          devices: page.devices.map((d) => ({
+            ...deviceJSON(d, ""),
+            userId: d.userId,
+            userName: userName(d.userId),
+            userDevices: counts[d.userId],
+          })),
+          nextCursor: page.nextCursor ?? null,
+        },
+      };
+    },
+
+    /** Block, unblock or delete any user's device; ends its sessions, tells its owner, audits it. */
+    async adminAct(
+      session: SessionRecord,
+      userId: string,
+      deviceId: string,
+      action: AuditEntry["action"],
+    ): Promise<Reply> {
+      requireAdmin(session);
+      const before = await binding.get(userId, deviceId);
+      if (!before) throw new AppError(404, "not_found", "No such device.");
+      if (action === "delete") {
+        await binding.delete(userId, deviceId);
+        await state.endDeviceSessions(userId, deviceId, "device-deleted");
+      } else if (action === "block") {
+        await binding.block(userId, deviceId);
+        await binding.update(userId, deviceId, {
+          metadata: { ...before.metadata, blockedBy: "admin" },
+        });
+        await state.endDeviceSessions(userId, deviceId, "device-blocked");
+      } else {
+        const { blockedBy: _, ...metadata } = before.metadata;
+        await binding.unblock(userId, deviceId);
+        await binding.update(userId, deviceId, { metadata });
+      }
+      const at = new Date(now());
+      await state.send(adminMessage(before, action, at));
+      await state.audit({
+        id: randomUUID(),
+        at: at.toISOString(),
+        admin: session.userId,
+        action,
+        userId,
+        deviceId,
+        deviceName: before.displayName,
+      });
+      return { body: { done: action } };
+    },
+
+    async auditLog(session: SessionRecord): Promise<Reply> {
+      requireAdmin(session);
+      return { body: { entries: await state.auditLog(200) } };
     },
 
     async logout(session: SessionRecord): Promise<Reply> {

@@ -1,7 +1,14 @@
 // The demo's own tables, in the same SQLite file as the device store, so sessions, pending
 // sign-ins, counters, the outbox and settings survive a restart.
 import type { SqliteStore } from "@devicebound/store-sqlite";
-import type { DemoState, EndReason, Message, PendingSignIn, SessionRecord } from "./demo-state.js";
+import {
+  DEFAULT_SETTINGS,
+  type DemoState,
+  type EndReason,
+  type Message,
+  type PendingSignIn,
+  type SessionRecord,
+} from "./demo-state.js";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS demo_sessions (
@@ -21,7 +28,8 @@ CREATE INDEX IF NOT EXISTS demo_messages_user ON demo_messages (user_id, at);
 CREATE TABLE IF NOT EXISTS demo_sso (
   id TEXT PRIMARY KEY, user_id TEXT NOT NULL, jkt TEXT, ip_address TEXT,
   expires_at_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS demo_settings (user_id TEXT PRIMARY KEY, single_device INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS demo_user_settings (user_id TEXT PRIMARY KEY, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS demo_audit (id TEXT PRIMARY KEY, at TEXT NOT NULL, json TEXT NOT NULL);
 `;
 
 interface SessionRow {
@@ -78,8 +86,10 @@ export function sqliteState(store: SqliteStore): DemoState {
     inbox: db.prepare(
       "SELECT json FROM demo_messages WHERE user_id = ? ORDER BY at DESC, rowid DESC",
     ),
-    getSettings: db.prepare("SELECT single_device FROM demo_settings WHERE user_id = ?"),
-    putSettings: db.prepare("INSERT OR REPLACE INTO demo_settings VALUES (?, ?)"),
+    getSettings: db.prepare("SELECT json FROM demo_user_settings WHERE user_id = ?"),
+    putSettings: db.prepare("INSERT OR REPLACE INTO demo_user_settings VALUES (?, ?)"),
+    audit: db.prepare("INSERT INTO demo_audit VALUES (?, ?, ?)"),
+    auditLog: db.prepare("SELECT json FROM demo_audit ORDER BY at DESC, rowid DESC LIMIT ?"),
     sweepSessions: db.prepare("DELETE FROM demo_sessions WHERE expires_at_ms < ?"),
     sweepEnded: db.prepare("DELETE FROM demo_ended_sessions WHERE expires_at_ms < ?"),
     sweepPending: db.prepare("DELETE FROM demo_pending WHERE expires_at_ms < ?"),
@@ -208,11 +218,17 @@ export function sqliteState(store: SqliteStore): DemoState {
       return (q.inbox.all(userId) as { json: string }[]).map((r) => JSON.parse(r.json) as Message);
     },
     async getSettings(userId) {
-      const row = q.getSettings.get(userId) as { single_device: number } | undefined;
-      return { singleDevice: row?.single_device === 1 };
+      const row = q.getSettings.get(userId) as { json: string } | undefined;
+      return { ...DEFAULT_SETTINGS, ...(row ? JSON.parse(row.json) : {}) };
     },
     async putSettings(userId, settings) {
-      q.putSettings.run(userId, settings.singleDevice ? 1 : 0);
+      q.putSettings.run(userId, JSON.stringify(settings));
+    },
+    async audit(entry) {
+      q.audit.run(entry.id, entry.at, JSON.stringify(entry));
+    },
+    async auditLog(limit) {
+      return (q.auditLog.all(limit) as { json: string }[]).map((r) => JSON.parse(r.json));
     },
     async sweep(nowMs) {
       q.sweepSessions.run(nowMs);

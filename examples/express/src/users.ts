@@ -28,9 +28,11 @@ export const USER_IDS = [
   "trent",
   "victor",
   "walter",
+  "xavier",
+  "yolanda",
 ] as const;
 
-export const USERS: readonly DemoUser[] = USER_IDS.map((id) => ({
+export const USERS: readonly DemoUser[] = [...USER_IDS, "admin"].map((id) => ({
   id,
   name: id[0]?.toUpperCase() + id.slice(1),
   password: `${id}-demo-pass`,
@@ -45,3 +47,6 @@ export function checkPassword(username: unknown, password: unknown): DemoUser | 
   const b = Buffer.from(user.password);
   return a.length === b.length && timingSafeEqual(a, b) ? user : null;
 }
+
+/** The demo's administrator: sees every user's devices and can block or delete them. */
+export const ADMIN_ID = "admin";

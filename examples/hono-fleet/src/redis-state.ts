@@ -1,12 +1,14 @@
 // The demo's state in Redis, shared by every process of the fleet. Expiry is Redis's own (PXAT),
 // so nothing needs sweeping: a session, a pending sign-in or a wrong-code window simply lapses.
-import type {
-  DemoState,
-  EndReason,
-  Message,
-  PendingSignIn,
-  SessionRecord,
-  SsoSession,
+import {
+  type AuditEntry,
+  DEFAULT_SETTINGS,
+  type DemoState,
+  type EndReason,
+  type Message,
+  type PendingSignIn,
+  type SessionRecord,
+  type SsoSession,
 } from "example-express/src/demo-state.js";
 import type { Redis } from "ioredis";
 
@@ -33,7 +35,8 @@ export function redisState(redis: Redis, prefix: string): DemoState {
     sso: (id: string) => `${prefix}sso:${id}`,
     failures: (key: string) => `${prefix}code-failures:${key}`,
     outbox: (userId: string) => `${prefix}outbox:${userId}`,
-    settings: `${prefix}single-device`,
+    settings: `${prefix}settings`,
+    audit: `${prefix}audit`,
   };
 
   async function end(ids: string[], reason: EndReason) {
@@ -123,10 +126,17 @@ export function redisState(redis: Redis, prefix: string): DemoState {
       return raw.map((m) => JSON.parse(m) as Message);
     },
     async getSettings(userId) {
-      return { singleDevice: (await redis.hget(k.settings, userId)) === "1" };
+      const raw = await redis.hget(k.settings, userId);
+      return { ...DEFAULT_SETTINGS, ...(raw ? JSON.parse(raw) : {}) };
     },
     async putSettings(userId, settings) {
-      await redis.hset(k.settings, userId, settings.singleDevice ? "1" : "0");
+      await redis.hset(k.settings, userId, JSON.stringify(settings));
+    },
+    async audit(entry) {
+      await redis.lpush(k.audit, JSON.stringify(entry));
+    },
+    async auditLog(limit) {
+      return (await redis.lrange(k.audit, 0, limit - 1)).map((e) => JSON.parse(e) as AuditEntry);
     },
     async sweep() {},
   };

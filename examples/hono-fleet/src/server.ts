@@ -3,15 +3,14 @@
 // so any process can answer any request. Pages and the page script are the Express example's.
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
-import type { Device } from "@devicebound/server";
-import { isDeviceBindingError } from "@devicebound/server";
-import { fetchDeviceBinding } from "@devicebound/server/fetch";
+import type { DeviceBinding } from "@devicebound/server";
+import { type DeviceboundEnv, honoDeviceBinding } from "@devicebound/server/hono";
 import { postgresStore } from "@devicebound/store-postgres";
 import { redisStore } from "@devicebound/store-redis";
 import { getRequestListener } from "@hono/node-server";
 import { AppError, createDemo, type Reply, SECURITY_HEADERS } from "example-express/src/demo.js";
-import type { SessionRecord } from "example-express/src/demo-state.js";
-import { type Context, Hono } from "hono";
+import type { SessionRecord, SsoSession } from "example-express/src/demo-state.js";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { Redis } from "ioredis";
 import { redisState } from "./redis-state.js";
 
@@ -44,10 +43,12 @@ const demo = createDemo({
   secret,
   secureCookies: publicOrigin.startsWith("https:"),
 });
-// Behind the fleet's proxy, which sets X-Forwarded-For.
-const glue = fetchDeviceBinding(demo.binding, { trustProxy: true });
+// Behind the fleet's proxy, which appends to X-Forwarded-For.
+const glue = honoDeviceBinding(demo.binding, { trustProxy: true });
 
-type Env = { Variables: { session: SessionRecord; device: Device } };
+type Env = {
+  Variables: DeviceboundEnv["Variables"] & { session: SessionRecord; sso: SsoSession };
+};
 const app = new Hono<Env>();
 
 app.use(async (c, next) => {
@@ -62,12 +63,14 @@ const file = (path: string, type: string) => async () =>
 app.get("/", file("public/index.html", "text/html; charset=utf-8"));
 app.get("/devices", file("public/devices.html", "text/html; charset=utf-8"));
 app.get("/inbox", file("public/inbox.html", "text/html; charset=utf-8"));
+app.get("/admin", file("public/admin.html", "text/html; charset=utf-8"));
+app.get("/admin/audit", file("public/audit.html", "text/html; charset=utf-8"));
 app.get("/static/style.css", file("public/style.css", "text/css"));
 app.get("/static/app.js", file("dist/public/app.js", "text/javascript"));
 // The sign-in forms post here only before the page script runs; the body is never read.
 app.post("/signin", (c) => c.redirect("/?notice=not-ready", 303));
 
-app.get("/api/challenge", (c) => glue.challengeResponse(c.req.raw));
+app.get("/api/challenge", glue.challengeHandler());
 
 async function body(c: Context): Promise<Record<string, unknown>> {
   const text = await c.req.raw.text();
@@ -94,7 +97,7 @@ app.post("/sso/callback", async (c) => {
   try {
     const reply = await demo.ssoCallback(
       { username: form.username, password: form.password },
-      glue.context(c.req.raw).ipAddress ?? null,
+      glue.context(c).ipAddress ?? null,
     );
     for (const cookie of [reply.setCookie ?? []].flat())
       c.header("Set-Cookie", cookie, { append: true });
@@ -106,46 +109,62 @@ app.post("/sso/callback", async (c) => {
 });
 // The first request with a proof binds the SSO session to this browser's key (atomically across
 // the fleet: the compare-and-set is a Redis script); nothing else accepts an unbound session.
-app.post("/api/sso/bind", async (c) => {
-  const sso = await demo.ssoSession(c.req.header("cookie"));
-  const binding = await demo.bindingFor(sso.userId);
-  const result = await fetchDeviceBinding(binding, { trustProxy: true }).requireDevice(
-    c.req.raw,
-    () => sso,
-    { bindSession: (_request, jkt) => demo.bindSso(sso.id, jkt) },
-  );
-  if (!result.ok) return result.response;
-  return send(c, await demo.finishSso(sso, result));
-});
+const ssoGuards = new Map<DeviceBinding, MiddlewareHandler<Env>>();
+const ssoGuard = (binding: DeviceBinding) => {
+  let guard = ssoGuards.get(binding);
+  if (!guard) {
+    // The guard sets `devicebound`, one of Env's variables, so it serves this app's routes.
+    guard = honoDeviceBinding(binding, { trustProxy: true }).requireDevice(
+      (c) => (c as Context<Env>).get("sso"),
+      { bindSession: (c, jkt) => demo.bindSso((c as Context<Env>).get("sso").id, jkt) },
+    ) as unknown as MiddlewareHandler<Env>;
+    ssoGuards.set(binding, guard);
+  }
+  return guard;
+};
+app.post(
+  "/api/sso/bind",
+  async (c, next) => {
+    const sso = await demo.ssoSession(c.req.header("cookie"));
+    c.set("sso", sso);
+    return ssoGuard(await demo.bindingFor(sso.userId))(c, next);
+  },
+  async (c) => send(c, await demo.finishSso(c.get("sso"), c.get("devicebound"))),
+);
 
 app.post("/api/login", async (c) => {
   // The login's challenge is single-use, so the next request needs a new one.
-  const proof = await glue.verify(c.req.raw, { singleUseChallenge: true });
-  const next = await demo.binding.createChallenge(glue.context(c.req.raw));
-  c.header("DPoP-Nonce", next.challenge);
+  const proof = await glue.verify(c, { singleUseChallenge: true });
+  await glue.addNonce(c);
   return send(c, await demo.login(proof, await body(c)));
 });
+app.post("/api/recognize", async (c) =>
+  send(c, await demo.recognize(await glue.verify(c), await body(c))),
+);
 app.post("/api/login/code", async (c) =>
-  send(c, await demo.submitCode(await glue.verify(c.req.raw), await body(c))),
+  send(c, await demo.submitCode(await glue.verify(c), await body(c))),
 );
 app.post("/api/login/resend", async (c) =>
-  send(c, await demo.resendCode(await glue.verify(c.req.raw), await body(c))),
+  send(c, await demo.resendCode(await glue.verify(c), await body(c))),
 );
 app.post("/api/login/cancel", async (c) =>
-  send(c, await demo.cancelSignIn(await glue.verify(c.req.raw), await body(c))),
+  send(c, await demo.cancelSignIn(await glue.verify(c), await body(c))),
 );
 
 // Everything below needs a live session AND a proof from the key of the session's device.
-app.use("/api/*", async (c, next) => {
-  const session = await demo.authenticate(c.req.header("cookie"));
-  const result = await glue.requireDevice(c.req.raw, () => session);
-  if (!result.ok) return result.response;
-  await demo.checkDevice(session, result.device);
-  c.set("session", session);
-  c.set("device", result.device);
-  await next();
-});
-const who = (c: Context<Env>) => [c.get("session"), c.get("device")] as const;
+app.use(
+  "/api/*",
+  async (c, next) => {
+    c.set("session", await demo.authenticate(c.req.header("cookie")));
+    await next();
+  },
+  glue.requireDevice((c) => (c as Context<Env>).get("session")),
+  async (c, next) => {
+    await demo.checkDevice(c.get("session"), c.get("devicebound").device);
+    await next();
+  },
+);
+const who = (c: Context<Env>) => [c.get("session"), c.get("devicebound").device] as const;
 
 app.get("/api/me", async (c) => send(c, await demo.me(...who(c))));
 app.get("/api/devices", async (c) => send(c, await demo.devices(...who(c))));
@@ -162,6 +181,27 @@ app.delete("/api/devices/:id", async (c) =>
   send(c, await demo.remove(...who(c), c.req.param("id"))),
 );
 app.get("/api/inbox", async (c) => send(c, await demo.inbox(c.get("session"))));
+app.post("/api/transfer", async (c) =>
+  send(c, await demo.transfer(...who(c), await body(c), glue.context(c))),
+);
+app.get("/api/admin/devices", async (c) =>
+  send(c, await demo.adminDevices(c.get("session"), c.req.query())),
+);
+app.post("/api/admin/devices/:user/:id/:action", async (c) =>
+  send(
+    c,
+    await demo.adminAct(
+      c.get("session"),
+      c.req.param("user"),
+      c.req.param("id"),
+      c.req.param("action") === "unblock" ? "unblock" : "block",
+    ),
+  ),
+);
+app.delete("/api/admin/devices/:user/:id", async (c) =>
+  send(c, await demo.adminAct(c.get("session"), c.req.param("user"), c.req.param("id"), "delete")),
+);
+app.get("/api/admin/audit", async (c) => send(c, await demo.auditLog(c.get("session"))));
 app.put("/api/settings", async (c) =>
   send(c, await demo.saveSettings(c.get("session"), await body(c))),
 );
@@ -170,12 +210,15 @@ app.all("/api/*", () => {
   throw new AppError(404, "not_found", "No such API route.");
 });
 
-app.onError((error, c) => {
-  if (isDeviceBindingError(error)) return glue.errorResponse(c.req.raw, error);
-  if (error instanceof AppError) return c.json(error.toJSON(), error.status);
-  console.error(error);
-  return c.json({ error: "internal", message: "Something went wrong." }, 500);
-});
+// DeviceBindingErrors get their RFC 9449 answer from the adapter; the demo's own errors, and
+// anything unexpected, are answered here.
+app.onError(
+  glue.errorHandler((error, c) => {
+    if (error instanceof AppError) return c.json(error.toJSON(), error.status);
+    console.error(error);
+    return c.json({ error: "internal", message: "Something went wrong." }, 500);
+  }),
+);
 
 // Reach both databases before taking requests, so a wrong setting stops this process at once
 // (and with it the launcher) instead of failing every request later.

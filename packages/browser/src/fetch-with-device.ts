@@ -75,8 +75,24 @@ export interface FetchWithDeviceOptions {
   now?: () => number;
 }
 
+/**
+ * What the other functions of this package (signAction, rememberUser) use of an instance. Kept
+ * apart from the methods so that an app that never calls them does not ship them.
+ * @internal
+ */
+export interface DeviceCore {
+  signer(): Promise<ProofSigner>;
+  /** The latest challenge for this origin (fetched when there is none). */
+  challengeFor(origin: string): Promise<string>;
+  /** The server's time in ms, as learned from its answers. */
+  serverNow(): number;
+  database: string;
+}
+
 /** One configured device-bound fetch; its methods need no `this`, so they can be destructured. */
 export interface DeviceFetch {
+  /** @internal */
+  readonly core: DeviceCore;
   /**
    * `fetch` with a DPoP proof of this device for the page's own origin (and `origins`); other
    * origins go to `fetch` untouched. Retries once when the server asks for a new challenge.
@@ -125,7 +141,7 @@ export function createDeviceFetch(options: FetchWithDeviceOptions): DeviceFetch 
     proofOrigins.has("null")
   ) {
     throw new TypeError(
-      'createDeviceFetch: needs fetchChallenge (a function); fallbackBehavior "fail" or "fallback"; algorithm "ES256" or "EdDSA"; origins as URLs; a non-empty databaseName',
+      "createDeviceFetch: check fetchChallenge (a function), fallbackBehavior, algorithm, origins (URLs) and databaseName (non-empty)",
     );
   }
   const database = o.databaseName ?? "devicebound";
@@ -294,6 +310,7 @@ export function createDeviceFetch(options: FetchWithDeviceOptions): DeviceFetch 
   }
 
   return {
+    core: { signer, challengeFor, serverNow, database },
     fetchWithDevice,
     getDeviceThumbprint: async () => (await signer()).jkt,
     async forgetDevice() {
@@ -311,7 +328,7 @@ export function createDeviceFetch(options: FetchWithDeviceOptions): DeviceFetch 
 // The default instance of initFetchWithDevice, kept under a registered symbol so the ESM and the
 // CommonJS build of this package, when an app loads both, share one instead of each holding one.
 const DEFAULT = Symbol.for("@devicebound/browser");
-const instance = (): DeviceFetch => {
+export const instance = (): DeviceFetch => {
   const current = (globalThis as { [DEFAULT]?: DeviceFetch })[DEFAULT];
   if (!current) throw fail("ERR_NOT_INITIALIZED", "initFetchWithDevice() first");
   return current;

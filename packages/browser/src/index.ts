@@ -18,4 +18,6 @@ export {
   initFetchWithDevice,
 } from "./fetch-with-device.js";
 export type { DeviceKeyAlgorithm, DeviceKeyStatus } from "./key-store.js";
+export { rememberedUser, rememberUser } from "./remembered-user.js";
+export { type SignActionOptions, signAction } from "./sign-action.js";
 export { browserSupportsDeviceKeys } from "./support.js";

@@ -22,7 +22,7 @@ export interface LoadedDeviceKey {
   previousJkt: string | null;
 }
 
-const STORE = "keys";
+export const STORE = "keys";
 const RECORD = "device";
 
 const storage = <T>(use: (local: Storage) => T): T | undefined => {
@@ -37,7 +37,7 @@ const storage = <T>(use: (local: Storage) => T): T | undefined => {
  * Runs `use` with the database open, holding the origin-wide Web Lock of this database where
  * Web Locks exist, so loading, replacing and forgetting the key never interleave across tabs.
  */
-function withKeyStore<T>(
+export function withKeyStore<T>(
   name: string,
   use: (db: Awaited<ReturnType<typeof openDB>>, marker: string) => Promise<T>,
 ): Promise<T> {
@@ -119,10 +119,10 @@ export function loadDeviceKey(
   });
 }
 
-/** Deletes the stored key and this profile's marker. */
+/** Deletes the stored key, the remembered user and this profile's marker. */
 export function deleteDeviceKey(name: string): Promise<void> {
   return withKeyStore(name, async (db, marker) => {
-    await db.delete(STORE, RECORD);
+    await db.clear(STORE);
     storage((local) => local.removeItem(marker));
   });
 }

@@ -1,17 +1,18 @@
 // RFC 9449 proofs: a compact JWS over the request's method and URL, signed with the device key.
-// Everything that depends only on the key (JWK, thumbprint, encoded header) is computed once.
+// What depends only on the key (the public JWK, the thumbprint) is computed once.
 import { DPOP_JWT_TYP, type ProofClaims } from "@devicebound/wire";
 import type { DeviceKeyAlgorithm, StoredDeviceKey } from "./key-store.js";
 
 export interface ProofSigner {
   /** RFC 7638 SHA-256 thumbprint of the public key: the device's `jkt`. */
   jkt: string;
-  sign(claims: ProofClaims): Promise<string>;
+  /** Signs a DPoP proof or, given another `typ` (an action token), a JWT of that type. */
+  sign(claims: ProofClaims | Record<string, unknown>, typ?: string): Promise<string>;
 }
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 // btoa keeps the bundle small; base64url without padding, so one spelling per byte string.
-const b64 = (bytes: ArrayBuffer | Uint8Array) =>
+export const b64 = (bytes: ArrayBuffer | Uint8Array) =>
   btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/[+/=]/g, (c) =>
     c === "+" ? "-" : c === "/" ? "_" : "",
   );
@@ -26,11 +27,11 @@ export async function createSigner(
   // (browsers add `ext` and `key_ops`, which must not travel).
   const jwk = y === undefined ? { crv, kty, x } : { crv, kty, x, y };
   const jkt = b64(await subtle.digest("SHA-256", utf8(JSON.stringify(jwk))));
-  const header = b64json({ typ: DPOP_JWT_TYP, alg: key.alg, jwk });
   const params = key.alg === "ES256" ? { name: "ECDSA", hash: "SHA-256" } : { name: "Ed25519" };
   return {
     jkt,
-    async sign(claims) {
+    async sign(claims, typ) {
+      const header = b64json({ typ: typ ?? DPOP_JWT_TYP, alg: key.alg, jwk });
       const input = `${header}.${b64json(claims)}`;
       // Web Crypto's ECDSA signature is already JWS's raw r || s.
       return `${input}.${b64(await subtle.sign(params, key.keyPair.privateKey, utf8(input)))}`;

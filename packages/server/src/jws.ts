@@ -164,9 +164,12 @@ export function createJwsReader(options: JwsReaderOptions): JwsReader {
       // All tokens of one key share one header: read and check it once, then reuse the result.
       // Only headers whose signature verified are kept, so unauthenticated traffic cannot fill it.
       const cached = headers.get(headerSegment);
-      const header = cached ?? readHeader(headerSegment);
+      const { alg, headerAlg, jwk, canonical } = cached ?? readHeader(headerSegment);
       return {
-        ...header,
+        alg,
+        headerAlg,
+        jwk,
+        canonical,
         claims: readJson(payloadBytes, "claims"),
         signingInput: token.slice(0, lastDot),
         signature,

@@ -173,7 +173,14 @@ describe("sqliteStore", () => {
     sqliteStore({ filename }).close();
     const writer = child("write-forever", filename);
     writer.go();
-    await new Promise((r) => setTimeout(r, 700));
+    // Kill it once it is writing for sure (a loaded machine may take a while to start it), and
+    // then a little later, so the kill lands in the middle of its stream of writes.
+    const watcher = sqliteStore({ filename });
+    for (let i = 0; i < 200 && (await watcher.listDevices("user-1")).length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await watcher.close();
+    await new Promise((r) => setTimeout(r, 200));
     writer.proc.kill("SIGKILL");
     await writer.done;
     const store = sqliteStore({ filename });

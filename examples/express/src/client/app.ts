@@ -6,10 +6,14 @@ import {
   fetchWithDevice,
   getDeviceThumbprint,
   initFetchWithDevice,
+  rememberedUser,
+  rememberUser,
+  signAction,
 } from "@devicebound/browser";
 // Types only: the wire shapes the server sends.
 import type { DeviceJSON } from "../demo.js";
-import type { Message } from "../demo-state.js";
+import type { AuditEntry, Message } from "../demo-state.js";
+import { TRANSFER_ACTION, transferData } from "../transfer.js";
 
 initFetchWithDevice({
   async fetchChallenge() {
@@ -189,6 +193,21 @@ async function signInPage() {
   if (me) return location.replace("/devices");
   const fromProvider = params.has("sso");
 
+  // "Welcome back": the user this browser remembers, if the server still knows this device as
+  // theirs. The server answers for that one user only.
+  const remembered = await rememberedUser().catch(() => null);
+  if (remembered && !fromProvider) {
+    const known = await api<{ recognized: boolean; name?: string; userId?: string }>(
+      "POST",
+      "/api/recognize",
+      { userId: remembered },
+    ).catch(() => null);
+    if (known?.recognized) {
+      $("h1").textContent = `Welcome back, ${known.name}`;
+      $<HTMLInputElement>("#username").value = known.userId ?? "";
+    }
+  }
+
   const login = $<HTMLFormElement>("#login");
   const code = $<HTMLFormElement>("#code");
   const loginButton = login.querySelector("button") as HTMLButtonElement;
@@ -366,30 +385,29 @@ function actionFailed(error: unknown) {
   else show(message(error));
 }
 
-async function devicesPage() {
-  const me = await api<{ user: { name: string }; settings: { singleDevice: boolean } }>(
-    "GET",
-    "/api/me",
-  ).catch(handleAuthError);
-  $("#who").textContent = me.user.name;
-  $("#thumbprint").textContent = await getDeviceThumbprint();
-  enableLogout();
+interface Settings {
+  singleDevice: boolean;
+  knownDevicesOnly: boolean;
+}
 
-  const toggle = $<HTMLInputElement>("#single-device");
-  toggle.checked = me.settings.singleDevice;
+/** A settings checkbox that saves itself and says so. */
+function settingToggle(
+  id: string,
+  name: keyof Settings,
+  value: boolean,
+  said: (on: boolean) => string,
+) {
+  const toggle = $<HTMLInputElement>(`#${id}`);
+  toggle.checked = value;
   toggle.addEventListener("change", async () => {
-    const saved = $("#single-device-saved");
+    const saved = $(`#${id}-saved`);
     toggle.disabled = true;
     saved.textContent = "Saving…";
     try {
-      const { settings } = await api<{ settings: { singleDevice: boolean } }>(
-        "PUT",
-        "/api/settings",
-        { singleDevice: toggle.checked },
-      );
-      saved.textContent = settings.singleDevice
-        ? "Saved: your next sign-in on a new device removes all others."
-        : "Saved: you can use several devices.";
+      const { settings } = await api<{ settings: Settings }>("PUT", "/api/settings", {
+        [name]: toggle.checked,
+      });
+      saved.textContent = said(settings[name]);
     } catch (error) {
       toggle.checked = !toggle.checked;
       saved.textContent = "";
@@ -398,6 +416,31 @@ async function devicesPage() {
       toggle.disabled = false;
     }
   });
+}
+
+async function devicesPage() {
+  const me = await api<{
+    user: { id: string; name: string; admin: boolean };
+    settings: Settings;
+  }>("GET", "/api/me").catch(handleAuthError);
+  $("#who").textContent = me.user.name;
+  $("#admin-link").hidden = !me.user.admin;
+  // For "Welcome back" on the sign-in page next time (forgetDevice forgets it).
+  await rememberUser(me.user.id).catch(() => {});
+  $("#thumbprint").textContent = await getDeviceThumbprint();
+  enableLogout();
+
+  settingToggle("single-device", "singleDevice", me.settings.singleDevice, (on) =>
+    on
+      ? "Saved: your next sign-in on a new device removes all others."
+      : "Saved: you can use several devices.",
+  );
+  settingToggle("known-only", "knownDevicesOnly", me.settings.knownDevicesOnly, (on) =>
+    on
+      ? "Saved: only your registered devices can sign in now."
+      : "Saved: new devices can sign in, with a one-time code.",
+  );
+  transferForm(me.user.id);
 
   const devices = await renderDevices();
   setInterval(refreshTimes, 30_000);
@@ -520,7 +563,14 @@ function deviceCard(d: DeviceJSON) {
   const nameId = `device-${d.id}`;
   const badges = el("div", { class: "badges" });
   if (d.current) badges.append(el("span", { class: "badge current" }, "This device"));
-  if (d.status === "blocked") badges.append(el("span", { class: "badge blocked" }, "Blocked"));
+  if (d.status === "blocked")
+    badges.append(
+      el(
+        "span",
+        { class: "badge blocked" },
+        d.blockedByAdmin ? "Blocked by an administrator" : "Blocked",
+      ),
+    );
   const facts = el(
     "ul",
     { class: "facts" },
@@ -636,10 +686,206 @@ async function inboxPage() {
   ready();
 }
 
+// --- a high-risk action -------------------------------------------------------------------------
+
+function transferForm(self: string) {
+  const form = $<HTMLFormElement>("#transfer");
+  const to = $<HTMLSelectElement>("#transfer-to");
+  for (const name of ["alice", "bob", "carol", "dave", "erin"].filter((u) => u !== self))
+    to.append(el("option", { value: name }, name[0]?.toUpperCase() + name.slice(1)));
+  const button = form.querySelector("button") as HTMLButtonElement;
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (button.disabled) return;
+    const amount = Number($<HTMLInputElement>("#transfer-amount").value);
+    const result = $("#transfer-result");
+    result.replaceChildren();
+    void busy(button, async () => {
+      try {
+        // The device signs exactly what is sent: the same string the server rebuilds.
+        const token = await signAction(TRANSFER_ACTION, { data: transferData(to.value, amount) });
+        const done = await api<{
+          sent: { to: string; amount: number };
+          signed: {
+            action: string;
+            data: string;
+            device: string;
+            keyId: string;
+            expiresAt: string;
+          };
+        }>("POST", "/api/transfer", { to: to.value, amount, token });
+        toast(`Sent ${done.sent.amount} to ${done.sent.to}`);
+        result.replaceChildren(
+          el("p", {}, `Sent ${done.sent.amount} to ${done.sent.to}. What this device signed:`),
+          el(
+            "p",
+            { class: "signed", "data-testid": "signed" },
+            `action “${done.signed.action}”, data ${done.signed.data}, by ${done.signed.device} (key ${done.signed.keyId}), valid until ${new Date(done.signed.expiresAt).toLocaleTimeString()}, once.`,
+          ),
+        );
+      } catch (error) {
+        if (error instanceof ApiError && error.status < 500 && error.status !== 401)
+          result.replaceChildren(el("p", { class: "notice error", role: "alert" }, error.message));
+        else actionFailed(error);
+      }
+    });
+  });
+  button.disabled = false;
+}
+
+// --- administrator ---------------------------------------------------------------------------
+
+interface AdminDevice extends DeviceJSON {
+  userId: string;
+  userName: string;
+  userDevices: number;
+}
+
+async function adminPage() {
+  enableLogout();
+  const form = $<HTMLFormElement>("#filter");
+  const searchButton = form.querySelector("button") as HTMLButtonElement;
+  const body = $("#all-devices");
+  const next = $<HTMLButtonElement>("#next-page");
+  const first = $<HTMLButtonElement>("#first-page");
+  let cursor = "";
+  let nextCursor: string | null = null;
+
+  async function load() {
+    const params = new URLSearchParams({
+      query: $<HTMLInputElement>("#query").value,
+      status: $<HTMLSelectElement>("#status-filter").value,
+      cursor,
+      // Page size: 10, or what the page's own URL asks for (?limit=2).
+      limit: new URLSearchParams(location.search).get("limit") ?? "10",
+    });
+    const page = await api<{ devices: AdminDevice[]; nextCursor: string | null }>(
+      "GET",
+      `/api/admin/devices?${params}`,
+    );
+    nextCursor = page.nextCursor;
+    $("#empty").hidden = page.devices.length > 0;
+    body.replaceChildren(...page.devices.map(adminRow));
+  }
+
+  function adminRow(d: AdminDevice) {
+    const label = `${d.displayName} of ${d.userName}`;
+    const act = async (action: "block" | "unblock" | "delete", button: HTMLButtonElement) => {
+      if (
+        action === "delete" &&
+        !(await confirmAction(
+          `Delete ${label}?`,
+          `${d.userName} is told, the device is signed out at once, and it needs a one-time code to sign in again.`,
+          `Delete ${label}`,
+        ))
+      )
+        return;
+      await busy(button, async () => {
+        try {
+          const path = `/api/admin/devices/${encodeURIComponent(d.userId)}/${encodeURIComponent(d.id)}`;
+          await api(
+            action === "delete" ? "DELETE" : "POST",
+            action === "delete" ? path : `${path}/${action}`,
+          );
+          toast(
+            `${action === "delete" ? "Deleted" : action === "block" ? "Blocked" : "Unblocked"} ${label}`,
+          );
+          await load();
+          paging();
+        } catch (error) {
+          actionFailed(error);
+        }
+      });
+    };
+    const button = (action: "block" | "unblock" | "delete", text: string) => {
+      const b = el("button", { type: "button", "aria-label": `${text} ${label}` }, text);
+      b.addEventListener("click", () => void act(action, b));
+      return b;
+    };
+    return el(
+      "tr",
+      { "data-testid": "admin-row", "data-user": d.userId, "data-status": d.status },
+      el(
+        "td",
+        {},
+        `${d.userName} (${d.userDevices} ${d.userDevices === 1 ? "device" : "devices"})`,
+      ),
+      el("td", {}, d.displayName, " ", el("code", {}, d.keyId)),
+      el("td", {}, d.status),
+      el("td", {}, time(d.lastSeenAt, "Active")),
+      el(
+        "td",
+        {},
+        d.status === "blocked" ? button("unblock", "Unblock") : button("block", "Block"),
+        " ",
+        button("delete", "Delete"),
+      ),
+    );
+  }
+
+  // After busy() gave the button back: paging buttons say whether there is a page to go to.
+  const paging = () => {
+    next.disabled = !nextCursor;
+    first.disabled = cursor === "";
+  };
+  const go = (button: HTMLButtonElement, to: string) => {
+    cursor = to;
+    void busy(button, load).catch(actionFailed).finally(paging);
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    go(searchButton, "");
+  });
+  next.addEventListener("click", () => go(next, nextCursor ?? ""));
+  first.addEventListener("click", () => go(first, ""));
+  try {
+    await load();
+  } catch (error) {
+    return notAdmin(error);
+  }
+  paging();
+  searchButton.disabled = false;
+  ready();
+}
+
+/** Other users get a plain refusal on the administrator's pages. */
+function notAdmin(error: unknown) {
+  if (!(error instanceof ApiError && error.code === "not_admin")) handleAuthError(error);
+  show("Only the administrator can see this page.");
+  for (const node of document.querySelectorAll("table, form, .row")) node.remove();
+  ready();
+}
+
+async function auditPage() {
+  enableLogout();
+  let entries: AuditEntry[];
+  try {
+    ({ entries } = await api<{ entries: AuditEntry[] }>("GET", "/api/admin/audit"));
+  } catch (error) {
+    return notAdmin(error);
+  }
+  $("#empty").hidden = entries.length > 0;
+  $("#audit-entries").replaceChildren(
+    ...entries.map((e) =>
+      el(
+        "tr",
+        { "data-testid": "audit-row" },
+        el("td", {}, time(e.at, "")),
+        el("td", {}, e.admin),
+        el("td", {}, e.action),
+        el("td", {}, `${e.deviceName} of ${e.userId}`),
+      ),
+    ),
+  );
+  ready();
+}
+
 const pages: Record<string, () => Promise<unknown>> = {
   signin: signInPage,
   devices: devicesPage,
   inbox: inboxPage,
+  admin: adminPage,
+  audit: auditPage,
 };
 void pages[document.body.dataset.page ?? ""]?.().catch((error: unknown) => {
   if (!(error instanceof ApiError)) show(message(error));

@@ -1,14 +1,11 @@
-// Every framework adapter against the same scenarios: a real Express server and a plain Node
-// server on loopback, Fastify through inject(), and Fetch Request objects.
+// The plain Node and Fetch adapters against the same scenarios: a Node server on loopback and
+// Fetch Request objects (Express, Fastify and Hono: their own *.test.ts on the real framework).
 import { createServer, type Server } from "node:http";
-import express from "express";
-import Fastify from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeviceBinding } from "../device-binding.js";
 import { createDeviceBinding, memoryStore } from "../index.node.js";
 import { createTestDevice, type TestDevice } from "../testing/test-device.js";
 import { nodeDeviceBinding } from "./express.js";
-import { fastifyDeviceBinding } from "./fastify.js";
 import { fetchDeviceBinding } from "./fetch.js";
 import type { DeviceSession } from "./guard.js";
 
@@ -42,32 +39,6 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
 }
 
-async function expressHarness(): Promise<Harness> {
-  const app = express();
-  const server = createServer(app);
-  const origin = await listen(server);
-  const binding = makeBinding(origin);
-  const sessions = new Map<string, DeviceSession>();
-  const glue = nodeDeviceBinding(binding);
-  app.get("/api/challenge", glue.challengeHandler());
-  app.use(
-    "/api/private",
-    glue.requireDevice((req) => sessionOf(sessions, req.headers["x-session"])),
-  );
-  app.get("/api/private/me", (req, res) => {
-    res.json({
-      device: (req as { devicebound?: { device: { id: string } } }).devicebound?.device.id,
-    });
-  });
-  return {
-    origin,
-    binding,
-    sessions,
-    send: (p, init) => fetch(origin + p, init),
-    close: () => new Promise((r) => server.close(() => r())),
-  };
-}
-
 async function nodeHarness(): Promise<Harness> {
   let glue!: ReturnType<typeof nodeDeviceBinding>;
   const sessions = new Map<string, DeviceSession>();
@@ -91,40 +62,6 @@ async function nodeHarness(): Promise<Harness> {
     sessions,
     send: (p, init) => fetch(origin + p, init),
     close: () => new Promise((r) => server.close(() => r())),
-  };
-}
-
-async function fastifyHarness(): Promise<Harness> {
-  const origin = "http://localhost:80";
-  const binding = makeBinding("http://localhost");
-  const sessions = new Map<string, DeviceSession>();
-  const app = Fastify();
-  const glue = fastifyDeviceBinding(binding);
-  app.get("/api/challenge", glue.challengeHandler());
-  app.get(
-    "/api/private/me",
-    { preHandler: glue.requireDevice((r) => sessionOf(sessions, r.headers["x-session"])) },
-    async (request) => ({
-      device: (request as { devicebound?: { device: { id: string } } }).devicebound?.device.id,
-    }),
-  );
-  await app.ready();
-  return {
-    origin,
-    binding,
-    sessions,
-    async send(path, init) {
-      const r = await app.inject({
-        method: (init.method ?? "GET") as "GET",
-        url: path,
-        headers: init.headers ?? {},
-      });
-      return new Response(r.statusCode === 204 ? null : r.body, {
-        status: r.statusCode,
-        headers: r.headers as Record<string, string>,
-      });
-    },
-    close: () => app.close(),
   };
 }
 
@@ -152,9 +89,7 @@ async function fetchHarness(): Promise<Harness> {
 }
 
 describe.each([
-  ["Express", expressHarness],
   ["Node http", nodeHarness],
-  ["Fastify", fastifyHarness],
   ["Fetch", fetchHarness],
 ] as const)("%s adapter", (_name, make) => {
   let h: Harness;

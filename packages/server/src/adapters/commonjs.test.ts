@@ -58,7 +58,7 @@ describe("the CommonJS builds", () => {
     app.get("/api/me", { preHandler: glue.requireDevice(() => null) }, async () => ({ ok: true }));
     const r = await app.inject({ method: "GET", url: "/api/me" });
     expect(r.statusCode).toBe(401);
-    expect(r.json().error).toBe("ERR_DEVICE_MISMATCH");
+    expect(r.json().code).toBe("ERR_DEVICE_MISMATCH");
     await app.close();
   });
 

@@ -23,16 +23,21 @@ import {
   verifyPlain,
 } from "./guard.js";
 
-export type {
-  AdapterOptions,
-  BoundGuardResult,
-  DeviceSession,
-  GuardOptions,
-  GuardResult,
-  SessionLookup,
-  SessionStatus,
-  UnboundGuardResult,
-} from "./guard.js";
+export type * from "./types.js";
+
+declare global {
+  // Express's own extension point: `req.devicebound` is typed in every Express app that imports
+  // this adapter, without casts.
+  namespace Express {
+    interface Request {
+      /**
+       * What `requireDevice` found: `{ sessionStatus, proof, device, session,
+       * newDeviceDetected }`. Set on the routes it guards; absent on every other route.
+       */
+      devicebound: GuardResult;
+    }
+  }
+}
 
 type NodeRequest = IncomingMessage & { originalUrl?: string; devicebound?: GuardResult };
 type Next = (error?: unknown) => void;

@@ -8,7 +8,7 @@ import { createDeviceBinding, memoryStore } from "../index.node.js";
 import { createTestDevice, type TestDevice } from "../testing/test-device.js";
 import { fastifyDeviceBinding } from "./fastify.js";
 import { fetchDeviceBinding } from "./fetch.js";
-import type { DeviceSession, GuardResult } from "./guard.js";
+import type { DeviceSession } from "./guard.js";
 
 const ORIGIN = "https://app.example.com";
 const SECRET = "sessions-secret-0123456789-abcdef-01234";
@@ -259,7 +259,7 @@ describe("the same option on Fastify", () => {
         }),
       },
       async (request) => ({
-        status: (request as { devicebound?: GuardResult }).devicebound?.sessionStatus,
+        status: request.devicebound.sessionStatus,
       }),
     );
     const device = await createTestDevice();

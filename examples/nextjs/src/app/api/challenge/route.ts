@@ -1,0 +1,3 @@
+import { app } from "@/lib/server";
+
+export const GET = (request: Request) => app().glue.challengeResponse(request);
