@@ -16,9 +16,22 @@ export {
 } from "@devicebound/wire";
 export type { ChallengeContext, ChallengeSecret } from "./challenge.js";
 export type { CryptoBackend, SignatureAlgorithm } from "./crypto-backend.js";
+export type {
+  Dbsc,
+  DbscEndReason,
+  DbscOptions,
+  DbscScopeRule,
+  StartedDbscSession,
+  Tier,
+} from "./dbsc.js";
 export type { DeviceBinding, DeviceBindingOptions } from "./device-binding.js";
 export {
   compareDevicesByCreated,
+  type DbscPublicJwk,
+  type DbscSession,
+  type DbscSessionPatch,
+  type DbscSessionStatus,
+  type DbscSessionStore,
   type Device,
   type DeviceLimit,
   type DeviceListQuery,

@@ -1,8 +1,9 @@
 // The few primitives the server needs, behind one interface: `node:crypto` under Node (faster,
 // cached KeyObjects) and Web Crypto everywhere else, picked by the package's export condition.
-import type { PublicJwk } from "./device-store.js";
+import type { DbscPublicJwk, PublicJwk } from "./device-store.js";
 
-export type SignatureAlgorithm = "ES256" | "Ed25519";
+/** RS256 (RSASSA-PKCS1-v1_5 with SHA-256) is for DBSC keys only, never for DPoP proofs. */
+export type SignatureAlgorithm = "ES256" | "Ed25519" | "RS256";
 
 export interface CryptoBackend {
   sha256(data: Uint8Array): Promise<Uint8Array>;
@@ -15,7 +16,7 @@ export interface CryptoBackend {
    */
   verify(
     alg: SignatureAlgorithm,
-    jwk: PublicJwk,
+    jwk: PublicJwk | DbscPublicJwk,
     cacheKey: string,
     data: Uint8Array,
     signature: Uint8Array,

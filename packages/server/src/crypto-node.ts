@@ -28,9 +28,10 @@ export function nodeCrypto(maxCachedKeys = 10_000): CryptoBackend {
         key = createPublicKey({ key: { ...jwk }, format: "jwk" });
         keys.set(cacheKey, key);
       }
-      return alg === "ES256"
-        ? verify("sha256", data, { key, dsaEncoding: "ieee-p1363" }, signature)
-        : verify(null, data, key, signature);
+      if (alg === "ES256")
+        return verify("sha256", data, { key, dsaEncoding: "ieee-p1363" }, signature);
+      // PKCS#1 v1.5 is node's default padding for an RSA key.
+      return verify(alg === "RS256" ? "sha256" : null, data, key, signature);
     },
   };
 }

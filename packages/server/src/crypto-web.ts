@@ -2,13 +2,18 @@
 import type { CryptoBackend, SignatureAlgorithm } from "./crypto-backend.js";
 import { LruCache } from "./crypto-backend.js";
 
-const IMPORT_PARAMS: Record<SignatureAlgorithm, EcKeyImportParams | Algorithm> = {
+const IMPORT_PARAMS: Record<
+  SignatureAlgorithm,
+  EcKeyImportParams | RsaHashedImportParams | Algorithm
+> = {
   ES256: { name: "ECDSA", namedCurve: "P-256" },
   Ed25519: { name: "Ed25519" },
+  RS256: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
 };
 const VERIFY_PARAMS: Record<SignatureAlgorithm, EcdsaParams | Algorithm> = {
   ES256: { name: "ECDSA", hash: "SHA-256" },
   Ed25519: { name: "Ed25519" },
+  RS256: { name: "RSASSA-PKCS1-v1_5" },
 };
 
 export function webCrypto(maxCachedKeys = 10_000): CryptoBackend {

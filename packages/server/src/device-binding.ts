@@ -1,9 +1,10 @@
 // createDeviceBinding: one object with everything a backend calls, challenges, verification,
 // the registry and the session guard, over the crypto backend the entry point chose.
 import { type ChallengeJSON, DeviceBindingError, isDeviceBindingError } from "@devicebound/wire";
-import type { ChallengeContext } from "./challenge.js";
+import { type ChallengeContext, readSecrets } from "./challenge.js";
 import type { CryptoBackend } from "./crypto-backend.js";
-import type { Device, DeviceStore, ReplayStore } from "./device-store.js";
+import { createDbsc, type Dbsc, type DbscOptions } from "./dbsc.js";
+import type { DbscSessionStore, Device, DeviceStore, ReplayStore } from "./device-store.js";
 import { eventEmitter } from "./events.js";
 import { errorResponse } from "./http.js";
 import {
@@ -30,9 +31,18 @@ export interface DeviceBindingOptions
   replayStore?: ReplayStore;
   /** Crypto backend (a seam for tests and unusual runtimes). Default: the entry point's. */
   crypto?: CryptoBackend;
+  /**
+   * Turns on DBSC (W3C Device Bound Session Credentials): `{}` for the defaults. Its sessions
+   * live in `dbscStore`, or in `store` when that implements `DbscSessionStore`.
+   */
+  dbsc?: DbscOptions;
+  /** Where DBSC sessions live; defaults to `store`. A fleet shares it (PostgreSQL or Redis). */
+  dbscStore?: DbscSessionStore;
 }
 
 export interface DeviceBinding extends ProofVerifier, ActionVerifier, DeviceRegistry {
+  /** DBSC sessions: start, the registration and refresh endpoints, end, and the request tier. */
+  readonly dbsc: Dbsc;
   /**
    * The guard for API routes: the proof's key must be the one bound to the session at sign-in
    * (`ERR_DEVICE_MISMATCH`), still registered to the user (`ERR_DEVICE_MISMATCH`) and not
@@ -90,11 +100,27 @@ export function createDeviceBindingWith(defaultCrypto: () => CryptoBackend) {
       registry,
       onEvent: options.onEvent,
     });
+    const dbscStore =
+      options.dbscStore ??
+      (typeof (store as Partial<DbscSessionStore>)?.updateDbscSession === "function"
+        ? (store as unknown as DbscSessionStore)
+        : null);
+    const dbsc = createDbsc(options.dbsc, {
+      store: dbscStore,
+      replayStore,
+      registry,
+      crypto,
+      challenges: parts.challenges,
+      secrets: readSecrets(options.secret),
+      now: parts.now,
+      emit,
+    });
 
     return {
       ...verifier,
       ...actions,
       ...registry,
+      dbsc,
       async requireDevice(userId, proof, sessionJkt) {
         assertSessionDevice(proof, sessionJkt);
         const known = await registry.isKnown(userId, proof);

@@ -173,3 +173,79 @@ export interface ReplayStore {
   consume(key: string, expiresAtMs: number): Promise<boolean>;
   close?(): Promise<void>;
 }
+
+// ---- DBSC sessions (W3C Device Bound Session Credentials) -----------------------------------
+// Kept in one block: each adapter implements these beside DeviceStore and ReplayStore.
+
+/** The public key of a DBSC session, canonical members only. */
+export type DbscPublicJwk =
+  | { kty: "EC"; crv: "P-256"; x: string; y: string }
+  | { kty: "RSA"; n: string; e: string };
+
+/**
+ * `pending`: offered at sign-in, no key registered yet (a browser without DBSC stays here).
+ * `active`: the browser registered its key and refreshes the bound cookie with it.
+ * `ended`: terminated (sign-out, device blocked or deleted, invalid registration); never revived.
+ */
+export type DbscSessionStatus = "pending" | "active" | "ended";
+
+/** One DBSC session: belongs to one device record of one user (a device has 0 to N of them). */
+export interface DbscSession {
+  /** The DBSC session identifier; URL-safe, unique across all users. */
+  id: string;
+  userId: string;
+  /** The device record of the key that signed in. */
+  deviceId: string;
+  status: DbscSessionStatus;
+  /** The session key's algorithm and public key; `null` until registered. */
+  alg: "ES256" | "RS256" | null;
+  publicJwk: DbscPublicJwk | null;
+  createdAt: Date;
+  /** The last successful registration or refresh; `null` while pending. */
+  refreshedAt: Date | null;
+  /** Why the session ended (`signed-out`, `device-blocked`, ...); `null` unless `ended`. */
+  endReason: string | null;
+  /** The store forgets the session at this moment (reads return `null` from then on). */
+  expiresAt: Date;
+  /** Starts at 1; every successful update adds 1 (compare-and-set, see `updateDbscSession`). */
+  version: number;
+}
+
+/** What an update may change. Absent members stay as they are. */
+export interface DbscSessionPatch {
+  status?: DbscSessionStatus;
+  alg?: "ES256" | "RS256";
+  publicJwk?: DbscPublicJwk;
+  refreshedAt?: Date;
+  endReason?: string | null;
+  expiresAt?: Date;
+}
+
+/**
+ * DBSC sessions, keyed by session id. Concurrent refreshes of one session (several tabs, or a
+ * fleet of servers) go through `updateDbscSession`, a compare-and-set on `version`, so no update
+ * is lost or half-applied. A session whose `expiresAt` has passed (by the store's clock) reads as
+ * absent everywhere. Failures to reach the database reject with `ERR_STORE_UNAVAILABLE`.
+ */
+export interface DbscSessionStore {
+  /**
+   * Stores a new session (its `version` as given, normally 1). Resolves `false`, changing
+   * nothing, when a session with this id already exists.
+   */
+  insertDbscSession(session: DbscSession): Promise<boolean>;
+  /** The session, or `null` (never stored, or expired). */
+  getDbscSession(sessionId: string): Promise<DbscSession | null>;
+  /**
+   * Applies `patch` only if the stored `version` is `expectedVersion`, atomically, and returns
+   * the updated session with `version` one higher. Resolves `null`, changing nothing, when the
+   * version differs or the session is absent: the caller reads it again and decides.
+   */
+  updateDbscSession(
+    sessionId: string,
+    expectedVersion: number,
+    patch: DbscSessionPatch,
+  ): Promise<DbscSession | null>;
+  /** The user's unexpired sessions of one device, oldest `createdAt` first (ties by id). */
+  listDbscSessions(userId: string, deviceId: string): Promise<DbscSession[]>;
+}
+// ---- end DBSC sessions ----------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // Lifecycle events, delivered through the one `onEvent` option of createDeviceBinding, so an
 // app can send its "new sign-in" email, audit log or metrics from a single place.
 import type { DeviceBindingErrorCode } from "@devicebound/wire";
-import type { Device } from "./device-store.js";
+import type { DbscSession, Device } from "./device-store.js";
 
 export type DeviceEvent =
   /** A register call stored a device (first time this key is seen for this user). */
@@ -23,7 +23,21 @@ export type DeviceEvent =
    */
   | { type: "sessionBound"; userId: string; device: Device; newDeviceDetected: boolean }
   /** A session with no device was served without a proof, as the rollout allows. */
-  | { type: "unboundSessionServed"; userId: string };
+  | { type: "unboundSessionServed"; userId: string }
+  /** A browser registered a DBSC key for a session (its bound cookie is now set). */
+  | { type: "dbscSessionStarted"; session: DbscSession }
+  /** A DBSC refresh succeeded: a fresh bound cookie was set. */
+  | { type: "dbscSessionRefreshed"; session: DbscSession }
+  /**
+   * A DBSC session ended: `signed-out` (endSession), `device-blocked` / `device-deleted` (seen at
+   * its next refresh or registration, or endDeviceSessions), `invalid-registration`.
+   */
+  | { type: "dbscSessionEnded"; session: DbscSession; reason: string }
+  /**
+   * Theft signal: a request for a session that registered a DBSC key arrived without its bound
+   * cookie, as a session copied out of the browser that holds the key would.
+   */
+  | { type: "dbscCookieMissing"; session: DbscSession };
 
 /** Receives every event. Errors it throws (or rejects with) are caught and never fail a request. */
 export type DeviceEventHandler = (event: DeviceEvent) => void | Promise<void>;

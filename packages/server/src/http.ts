@@ -36,6 +36,9 @@ export function errorAnswer(code: DeviceBindingErrorCode): ErrorAnswer {
   }
   const statuses: Partial<Record<DeviceBindingErrorCode, number>> = {
     ERR_DEVICE_BLOCKED: 403,
+    ERR_DBSC_COOKIE_MISSING: 403,
+    ERR_DBSC_COOKIE_INVALID: 403,
+    ERR_DBSC_REQUIRED: 403,
     // An action token that cannot authorise this action: the request itself was authenticated,
     // so the answer is "forbidden", never a DPoP 401 (that would make the client retry the
     // request with the same token). A malformed one is a bad request.

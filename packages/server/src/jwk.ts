@@ -2,13 +2,15 @@
 // form, so one key never has two thumbprints (RFC 7638).
 import { base64urlDecode, base64urlEncode, DeviceBindingError, utf8 } from "@devicebound/wire";
 import type { CryptoBackend, SignatureAlgorithm } from "./crypto-backend.js";
-import type { PublicJwk } from "./device-store.js";
+import type { DbscPublicJwk, PublicJwk } from "./device-store.js";
 
 // Members a browser or JOSE library may add to an exported public key. Anything else, and in
 // particular any private member (d, p, q, dp, dq, qi, oth, k), is refused.
 const TOLERATED = new Set(["kty", "crv", "x", "y", "ext", "key_ops", "alg", "use", "kid"]);
+const TOLERATED_RSA = new Set(["kty", "n", "e", "ext", "key_ops", "alg", "use", "kid"]);
 
 function bad(reason: string): DeviceBindingError {
+  // The proof's jwk, a DBSC key: one code, so callers map it as they map a bad proof key.
   return new DeviceBindingError("ERR_PROOF_JWK", `The proof's jwk is not acceptable: ${reason}`, {
     details: { reason },
   });
@@ -64,14 +66,12 @@ export interface CanonicalJwk {
   canonical: string;
 }
 
-export function readPublicJwk(value: unknown, alg: SignatureAlgorithm): CanonicalJwk {
+/** The optional members every key may carry, checked the same way for EC, OKP and RSA keys. */
+function readCommonMembers(value: unknown): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw bad("missing or not an object");
   }
   const raw = value as Record<string, unknown>;
-  for (const member of Object.keys(raw)) {
-    if (!TOLERATED.has(member)) throw bad(`member "${member}" is not allowed`);
-  }
   if (raw.ext !== undefined && typeof raw.ext !== "boolean") throw bad("ext must be a boolean");
   if (
     raw.key_ops !== undefined &&
@@ -81,7 +81,15 @@ export function readPublicJwk(value: unknown, alg: SignatureAlgorithm): Canonica
   }
   if (raw.use !== undefined && raw.use !== "sig") throw bad('use must be "sig"');
   if (raw.kid !== undefined && typeof raw.kid !== "string") throw bad("kid must be a string");
+  return raw;
+}
 
+export function readPublicJwk(value: unknown, alg: SignatureAlgorithm): CanonicalJwk {
+  if (alg === "RS256") throw new TypeError("RSA keys are read with readRsaPublicJwk");
+  const raw = readCommonMembers(value);
+  for (const member of Object.keys(raw)) {
+    if (!TOLERATED.has(member)) throw bad(`member "${member}" is not allowed`);
+  }
   if (alg === "ES256") {
     if (raw.kty !== "EC" || raw.crv !== "P-256") throw bad("ES256 needs an EC P-256 key");
     if (raw.alg !== undefined && raw.alg !== "ES256") throw bad("jwk alg differs from the header");
@@ -103,6 +111,37 @@ export function readPublicJwk(value: unknown, alg: SignatureAlgorithm): Canonica
     jwk: { kty: "OKP", crv: "Ed25519", x },
     canonical: `{"crv":"Ed25519","kty":"OKP","x":"${x}"}`,
   };
+}
+
+/**
+ * Reads an RSA public key (DBSC's RS256): 2048 to 4096 bits, the modulus and exponent in their one
+ * canonical spelling (no leading zero byte), an odd exponent of at least 3.
+ */
+export function readRsaPublicJwk(value: unknown): {
+  jwk: Extract<DbscPublicJwk, { kty: "RSA" }>;
+  canonical: string;
+} {
+  const raw = readCommonMembers(value);
+  for (const member of Object.keys(raw)) {
+    if (!TOLERATED_RSA.has(member)) throw bad(`member "${member}" is not allowed`);
+  }
+  if (raw.kty !== "RSA") throw bad("RS256 needs an RSA key");
+  if (raw.alg !== undefined && raw.alg !== "RS256") throw bad("jwk alg differs from the header");
+  const n = typeof raw.n === "string" && raw.n.length <= 700 ? base64urlDecode(raw.n) : null;
+  const e = typeof raw.e === "string" && raw.e.length <= 8 ? base64urlDecode(raw.e) : null;
+  if (n === null || n.length < 256 || n.length > 512 || n[0] === 0)
+    throw bad("n must be a 2048 to 4096 bit modulus in canonical base64url");
+  if (
+    e === null ||
+    e.length === 0 ||
+    e.length > 4 ||
+    e[0] === 0 ||
+    ((e[e.length - 1] as number) & 1) === 0
+  )
+    throw bad("e must be an odd exponent in canonical base64url");
+  if (e.length === 1 && (e[0] as number) < 3) throw bad("e must be at least 3");
+  const jwk = { kty: "RSA", n: raw.n as string, e: raw.e as string } as const;
+  return { jwk, canonical: `{"e":"${jwk.e}","kty":"RSA","n":"${jwk.n}"}` };
 }
 
 /** RFC 7638 SHA-256 thumbprint (base64url) of a canonical JWK. */

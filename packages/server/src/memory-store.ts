@@ -2,6 +2,8 @@
 // apps; every operation is synchronous inside, so each one is atomic.
 import {
   compareDevicesByCreated,
+  type DbscSession,
+  type DbscSessionStore,
   type Device,
   type DeviceLimit,
   type DevicePatch,
@@ -17,7 +19,7 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-export type MemoryStore = DeviceStore & ReplayStore & { close(): Promise<void> };
+export type MemoryStore = DeviceStore & ReplayStore & DbscSessionStore & { close(): Promise<void> };
 
 const SWEEP_EVERY = 1024;
 
@@ -36,6 +38,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   // jkt -> the stored devices (the same objects as in `users`) holding that key.
   const byJkt = new Map<string, Set<Device>>();
   const replay = new Map<string, number>();
+  const dbscSessions = new Map<string, DbscSession>();
+  let dbscInserts = 0;
   let consumes = 0;
 
   function remove(devices: Map<string, Device>, device: Device) {
@@ -144,10 +148,62 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return true;
     },
 
+    // ---- DBSC sessions ----
+    async insertDbscSession(session) {
+      // Browsers without DBSC leave pending sessions behind: sweep them as replay keys are swept.
+      if (++dbscInserts % SWEEP_EVERY === 0) {
+        const nowMs = now();
+        for (const [id, s] of dbscSessions)
+          if (s.expiresAt.getTime() <= nowMs) dbscSessions.delete(id);
+      }
+      const existing = dbscSessions.get(session.id);
+      if (existing && existing.expiresAt.getTime() > now()) return false;
+      dbscSessions.set(session.id, structuredClone(session));
+      return true;
+    },
+
+    async getDbscSession(sessionId) {
+      const session = dbscSessions.get(sessionId);
+      if (!session) return null;
+      if (session.expiresAt.getTime() <= now()) {
+        dbscSessions.delete(sessionId);
+        return null;
+      }
+      return structuredClone(session);
+    },
+
+    async updateDbscSession(sessionId, expectedVersion, patch) {
+      const session = dbscSessions.get(sessionId);
+      if (!session || session.expiresAt.getTime() <= now() || session.version !== expectedVersion)
+        return null;
+      const next: DbscSession = { ...session, version: session.version + 1 };
+      for (const [key, value] of Object.entries(patch)) {
+        if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
+      }
+      dbscSessions.set(sessionId, structuredClone(next));
+      return structuredClone(next);
+    },
+
+    async listDbscSessions(userId, deviceId) {
+      const nowMs = now();
+      return [...dbscSessions.values()]
+        .filter(
+          (s) => s.userId === userId && s.deviceId === deviceId && s.expiresAt.getTime() > nowMs,
+        )
+        .sort(
+          (a, b) =>
+            a.createdAt.getTime() - b.createdAt.getTime() ||
+            (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+        )
+        .map((s) => structuredClone(s));
+    },
+    // ---- end DBSC sessions ----
+
     async close() {
       users.clear();
       byJkt.clear();
       replay.clear();
+      dbscSessions.clear();
     },
   };
 }

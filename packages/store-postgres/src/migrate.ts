@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { DeviceBindingError } from "@devicebound/server";
 import type { Pool, PoolClient } from "pg";
 
-const FILES = ["001_init.sql", "002_all_devices.sql"];
+const FILES = ["001_init.sql", "002_all_devices.sql", "003_dbsc_sessions.sql"];
 export const SCHEMA_VERSION = FILES.length;
 
 export function quoteIdent(name: string): string {

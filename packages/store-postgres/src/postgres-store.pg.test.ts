@@ -1,5 +1,6 @@
 import { raceNodeScripts } from "@devicebound/server/testing";
 import {
+  makeDbscSessionRecord,
   makeDeviceRecord,
   runStoreConformanceSuite,
 } from "@devicebound/server/testing/conformance";
@@ -74,7 +75,7 @@ describe("postgresStore", () => {
       migrate(admin, { schema }),
     ]);
     const { rows } = await admin.query(`SELECT version FROM "${schema}".devicebound_schema`);
-    expect(rows).toEqual([{ version: 2 }]);
+    expect(rows).toEqual([{ version: 3 }]);
     await admin.query(`UPDATE "${schema}".devicebound_schema SET version = 99`);
     const store = postgresStore({ connectionString: url, schema });
     await expect(store.listDevices("u")).rejects.toMatchObject({ code: "ERR_STORE_CORRUPT" });
@@ -85,21 +86,26 @@ describe("postgresStore", () => {
     expect(() => postgresStore({} as never)).toThrow(TypeError);
   });
 
-  it("upgrades a version 1 schema in place, keeping its devices", async () => {
+  it("upgrades a version 1 schema in place, keeping its devices, and adds DBSC sessions", async () => {
     const schema = freshSchema();
     const old = postgresStore({ connectionString: url, schema });
     const device = makeDeviceRecord({ userId: "old-user" });
     await old.insertDevice(device);
     await old.close();
-    // Back to what version 1 left: its tables and rows, none of version 2's indexes.
+    // Back to what version 1 left: its tables and rows, none of version 2's indexes, no version
+    // 3 DBSC sessions.
     for (const index of ["by_jkt", "by_created", "by_status"])
       await admin.query(`DROP INDEX "${schema}".devicebound_devices_${index}`);
+    await admin.query(`DROP TABLE "${schema}".devicebound_dbsc_sessions`);
     await admin.query(`UPDATE "${schema}".devicebound_schema SET version = 1`);
     const store = postgresStore({ connectionString: url, schema });
     expect(await store.findDevicesByJkt(device.jkt)).toEqual([device]);
     expect(await store.listAllDevices({ limit: 5 })).toEqual([device]);
+    const session = makeDbscSessionRecord();
+    expect(await store.insertDbscSession(session)).toBe(true);
+    expect(await store.getDbscSession(session.id)).toEqual(session);
     const { rows } = await admin.query(`SELECT version FROM "${schema}".devicebound_schema`);
-    expect(rows).toEqual([{ version: 2 }]);
+    expect(rows).toEqual([{ version: 3 }]);
     const { rowCount } = await admin.query(
       "SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE 'devicebound_devices_by_%'",
       [schema],

@@ -2,6 +2,8 @@
 // INSERT ... ON CONFLICT, the device limit under a per-user advisory lock, and atomic replay
 // records with one upsert.
 import {
+  type DbscSession,
+  type DbscSessionStore,
   type Device,
   DeviceBindingError,
   type DeviceLimit,
@@ -26,7 +28,8 @@ export type PostgresStoreOptions = (
 };
 
 export type PostgresStore = DeviceStore &
-  ReplayStore & { close(): Promise<void>; readonly pool: pg.Pool };
+  ReplayStore &
+  DbscSessionStore & { close(): Promise<void>; readonly pool: pg.Pool };
 
 interface Row {
   id: string;
@@ -43,6 +46,38 @@ interface Row {
 }
 
 const SWEEP_EVERY = 1024;
+
+// ---- DBSC sessions ----
+interface DbscRow {
+  id: string;
+  user_id: string;
+  device_id: string;
+  status: string;
+  alg: string | null;
+  public_jwk: DbscSession["publicJwk"];
+  created_at_ms: string;
+  refreshed_at_ms: string | null;
+  end_reason: string | null;
+  expires_at_ms: string;
+  version: number;
+}
+
+function toDbscSession(row: DbscRow): DbscSession {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    deviceId: row.device_id,
+    status: row.status as DbscSession["status"],
+    alg: row.alg as DbscSession["alg"],
+    publicJwk: row.public_jwk,
+    createdAt: new Date(Number(row.created_at_ms)),
+    refreshedAt: row.refreshed_at_ms === null ? null : new Date(Number(row.refreshed_at_ms)),
+    endReason: row.end_reason,
+    expiresAt: new Date(Number(row.expires_at_ms)),
+    version: row.version,
+  };
+}
+// ---- end DBSC sessions ----
 
 function toDevice(row: Row): Device {
   return {
@@ -74,6 +109,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const schema = options.schema ?? "public";
   const devices = `${quoteIdent(schema)}.devicebound_devices`;
   const replay = `${quoteIdent(schema)}.devicebound_replay`;
+  const dbscSessions = `${quoteIdent(schema)}.devicebound_dbsc_sessions`;
   let ready: Promise<void> | null = options.migrate === false ? Promise.resolve() : null;
   let closed = false;
   let consumes = 0;
@@ -302,6 +338,90 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         return result.rowCount === 1;
       });
     },
+    // ---- DBSC sessions ----
+    insertDbscSession(session) {
+      return run(async () => {
+        const nowMs = Date.now();
+        if (++consumes % SWEEP_EVERY === 0) {
+          await pool.query(`DELETE FROM ${dbscSessions} WHERE expires_at_ms <= $1`, [nowMs]);
+        }
+        // An expired session's id may be taken again: only an expired row is replaced.
+        const result = await pool.query(
+          `INSERT INTO ${dbscSessions} (id, user_id, device_id, status, alg, public_jwk,
+             created_at_ms, refreshed_at_ms, end_reason, expires_at_ms, version)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           ON CONFLICT (id) DO UPDATE SET user_id = EXCLUDED.user_id,
+             device_id = EXCLUDED.device_id, status = EXCLUDED.status, alg = EXCLUDED.alg,
+             public_jwk = EXCLUDED.public_jwk, created_at_ms = EXCLUDED.created_at_ms,
+             refreshed_at_ms = EXCLUDED.refreshed_at_ms, end_reason = EXCLUDED.end_reason,
+             expires_at_ms = EXCLUDED.expires_at_ms, version = EXCLUDED.version
+           WHERE ${dbscSessions}.expires_at_ms <= $12`,
+          [
+            session.id,
+            session.userId,
+            session.deviceId,
+            session.status,
+            session.alg,
+            session.publicJwk === null ? null : JSON.stringify(session.publicJwk),
+            session.createdAt.getTime(),
+            session.refreshedAt?.getTime() ?? null,
+            session.endReason,
+            session.expiresAt.getTime(),
+            session.version,
+            nowMs,
+          ],
+        );
+        return result.rowCount === 1;
+      });
+    },
+    getDbscSession(sessionId) {
+      return run(async () => {
+        const { rows } = await pool.query<DbscRow>(
+          `SELECT * FROM ${dbscSessions} WHERE id = $1 AND expires_at_ms > $2`,
+          [sessionId, Date.now()],
+        );
+        return rows[0] ? toDbscSession(rows[0]) : null;
+      });
+    },
+    updateDbscSession(sessionId, expectedVersion, patch) {
+      return run(async () => {
+        const { rows } = await pool.query<DbscRow>(
+          `UPDATE ${dbscSessions} SET
+             status = coalesce($4, status),
+             alg = coalesce($5, alg),
+             public_jwk = coalesce($6::jsonb, public_jwk),
+             refreshed_at_ms = coalesce($7, refreshed_at_ms),
+             end_reason = CASE WHEN $8::boolean THEN $9 ELSE end_reason END,
+             expires_at_ms = coalesce($10, expires_at_ms),
+             version = version + 1
+           WHERE id = $1 AND version = $2 AND expires_at_ms > $3 RETURNING *`,
+          [
+            sessionId,
+            expectedVersion,
+            Date.now(),
+            patch.status ?? null,
+            patch.alg ?? null,
+            patch.publicJwk === undefined ? null : JSON.stringify(patch.publicJwk),
+            patch.refreshedAt?.getTime() ?? null,
+            patch.endReason !== undefined,
+            patch.endReason ?? null,
+            patch.expiresAt?.getTime() ?? null,
+          ],
+        );
+        return rows[0] ? toDbscSession(rows[0]) : null;
+      });
+    },
+    listDbscSessions(userId, deviceId) {
+      return run(async () => {
+        const { rows } = await pool.query<DbscRow>(
+          `SELECT * FROM ${dbscSessions} WHERE user_id = $1 AND device_id = $2
+             AND expires_at_ms > $3 ORDER BY created_at_ms, id`,
+          [userId, deviceId, Date.now()],
+        );
+        return rows.map(toDbscSession);
+      });
+    },
+    // ---- end DBSC sessions ----
     async close() {
       if (closed) return;
       closed = true;

@@ -1,6 +1,8 @@
 // A ReplayStore (atomic SET NX PXAT) and a DeviceStore (Lua) on Redis, for a fleet of servers.
 import {
   compareDevicesByCreated,
+  type DbscSession,
+  type DbscSessionStore,
   type Device,
   DeviceBindingError,
   type DeviceListQuery,
@@ -13,7 +15,16 @@ import {
   type ReplayStore,
 } from "@devicebound/server";
 import { Redis } from "ioredis";
-import { BY_JKT, CONSUME, DELETE, INSERT, REPLACE } from "./scripts.js";
+import {
+  BY_JKT,
+  CONSUME,
+  DBSC_INDEX,
+  DBSC_INSERT,
+  DBSC_REPLACE,
+  DELETE,
+  INSERT,
+  REPLACE,
+} from "./scripts.js";
 
 export type RedisStoreOptions = (
   | { url: string; client?: undefined }
@@ -24,7 +35,8 @@ export type RedisStoreOptions = (
 };
 
 export type RedisStore = DeviceStore &
-  ReplayStore & {
+  ReplayStore &
+  DbscSessionStore & {
     close(): Promise<void>;
     readonly client: Redis;
     /**
@@ -42,6 +54,9 @@ type Commands = Redis & {
   dbDelete(...args: (string | number)[]): Promise<number>;
   dbByJkt(...args: (string | number)[]): Promise<string | null>;
   dbConsume(key: string, expiresAtMs: number): Promise<number>;
+  dbDbscInsert(key: string, json: string, expiresAtMs: number): Promise<number>;
+  dbDbscReplace(key: string, current: string, next: string, expiresAtMs: number): Promise<number>;
+  dbDbscIndex(key: string, score: number, member: string, expiresAtMs: number): Promise<number>;
 };
 
 interface StoredDevice extends Omit<Device, "createdAt" | "lastSeenAt"> {
@@ -71,6 +86,37 @@ const afterBound = (createdAtMs: number, id: string) =>
   `(${String(createdAtMs).padStart(15, "0")}${SEP}${id}\u0001`;
 const INDEX_VERSION = "1";
 const PAGE_BATCH = 200;
+// ---- DBSC sessions ----
+interface StoredDbscSession extends Omit<DbscSession, "createdAt" | "refreshedAt" | "expiresAt"> {
+  createdAt: number;
+  refreshedAt: number | null;
+  expiresAt: number;
+}
+
+const encodeDbsc = (s: DbscSession): string =>
+  JSON.stringify({
+    ...s,
+    createdAt: s.createdAt.getTime(),
+    refreshedAt: s.refreshedAt?.getTime() ?? null,
+    expiresAt: s.expiresAt.getTime(),
+  } satisfies StoredDbscSession);
+
+function decodeDbsc(json: string): DbscSession {
+  try {
+    const s = JSON.parse(json) as StoredDbscSession;
+    return {
+      ...s,
+      createdAt: new Date(s.createdAt),
+      refreshedAt: s.refreshedAt === null ? null : new Date(s.refreshedAt),
+      expiresAt: new Date(s.expiresAt),
+    };
+  } catch (cause) {
+    throw new DeviceBindingError("ERR_STORE_CORRUPT", "A stored DBSC session could not be read", {
+      cause,
+    });
+  }
+}
+// ---- end DBSC sessions ----
 
 function decode(json: string): Device {
   try {
@@ -106,6 +152,9 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     dbDelete: [DELETE, 4],
     dbByJkt: [BY_JKT, 2],
     dbConsume: [CONSUME, 1],
+    dbDbscInsert: [DBSC_INSERT, 1],
+    dbDbscReplace: [DBSC_REPLACE, 1],
+    dbDbscIndex: [DBSC_INDEX, 1],
   } as const;
   for (const [name, [lua, numberOfKeys]] of Object.entries(scripts)) {
     if (typeof (client as unknown as Record<string, unknown>)[name] !== "function") {
@@ -165,6 +214,11 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     });
     return indexed;
   }
+  // DBSC sessions are read by id alone, so each has its own key (and slot); a device's index of
+  // them sits under the user's hash tag.
+  const dbscKey = (sessionId: string) => `${prefix}dbsc:{${sessionId}}`;
+  const dbscIndexKey = (userId: string, deviceId: string) =>
+    `${keys(userId)[0].slice(0, -":devices".length)}:dbsc:${deviceId}`;
   let closed = false;
 
   async function run<T>(fn: () => Promise<T>): Promise<T> {
@@ -321,6 +375,89 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
           (await client.dbConsume(`${prefix}replay:${key}`, Math.ceil(expiresAtMs))) === 1,
       );
     },
+    // ---- DBSC sessions ----
+    insertDbscSession(session) {
+      return run(async () => {
+        const expiresAtMs = session.expiresAt.getTime();
+        // The index first: a stored session is then always listed (a stale entry is skipped).
+        await client.dbDbscIndex(
+          dbscIndexKey(session.userId, session.deviceId),
+          session.createdAt.getTime(),
+          session.id,
+          expiresAtMs,
+        );
+        return (
+          (await client.dbDbscInsert(dbscKey(session.id), encodeDbsc(session), expiresAtMs)) === 1
+        );
+      });
+    },
+    getDbscSession(sessionId) {
+      return run(async () => {
+        const json = await client.get(dbscKey(sessionId));
+        // PXAT expires on Redis's clock; this check keeps the contract on the app's clock too.
+        const session = json === null ? null : decodeDbsc(json);
+        return session && session.expiresAt.getTime() > Date.now() ? session : null;
+      });
+    },
+    updateDbscSession(sessionId, expectedVersion, patch) {
+      return run(async () => {
+        const key = dbscKey(sessionId);
+        for (;;) {
+          const current = await client.get(key);
+          if (current === null) return null;
+          const session = decodeDbsc(current);
+          if (session.version !== expectedVersion || session.expiresAt.getTime() <= Date.now())
+            return null;
+          const next: DbscSession = { ...session, version: session.version + 1 };
+          for (const [name, value] of Object.entries(patch)) {
+            if (value !== undefined) (next as unknown as Record<string, unknown>)[name] = value;
+          }
+          const result = await client.dbDbscReplace(
+            key,
+            current,
+            encodeDbsc(next),
+            next.expiresAt.getTime(),
+          );
+          if (result === 0) return null;
+          if (result === 1) {
+            if (patch.expiresAt) {
+              await client.dbDbscIndex(
+                dbscIndexKey(next.userId, next.deviceId),
+                next.createdAt.getTime(),
+                next.id,
+                next.expiresAt.getTime(),
+              );
+            }
+            return next;
+          }
+          // -1: another update landed between our read and write; read again.
+        }
+      });
+    },
+    listDbscSessions(userId, deviceId) {
+      return run(async () => {
+        const index = dbscIndexKey(userId, deviceId);
+        const ids = await client.zrange(index, 0, -1);
+        const found: DbscSession[] = [];
+        for (const id of ids) {
+          const json = await client.get(dbscKey(id));
+          const session = json === null ? null : decodeDbsc(json);
+          if (session === null) await client.zrem(index, id);
+          else if (
+            session.userId === userId &&
+            session.deviceId === deviceId &&
+            session.expiresAt.getTime() > Date.now()
+          )
+            found.push(session);
+        }
+        return found.sort(
+          (a, b) =>
+            a.createdAt.getTime() - b.createdAt.getTime() ||
+            (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+        );
+      });
+    },
+    // ---- end DBSC sessions ----
     async close() {
       if (closed) return;
       closed = true;

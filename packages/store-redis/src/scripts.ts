@@ -92,3 +92,32 @@ if tonumber(ARGV[1]) <= now then return 0 end
 if redis.call('SET', KEYS[1], '1', 'NX', 'PXAT', ARGV[1]) then return 1 end
 return 0
 `;
+
+// ---- DBSC sessions ----
+// One key per session (JSON, expiring at the session's expiresAt by PXAT), looked up by id alone.
+
+/** Stores ARGV[1] until ARGV[2] (Unix ms) unless a live session holds the id. */
+export const DBSC_INSERT = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PXAT', ARGV[2]) then return 1 end
+return 0
+`;
+
+/** Compare-and-set: replaces the session only if it is still exactly the JSON the caller read. */
+export const DBSC_REPLACE = `
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+if current ~= ARGV[1] then return -1 end
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
+return 1
+`;
+
+/** Adds a session id to a device's index and keeps the index alive as long as its longest session. */
+export const DBSC_INDEX = `
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+local ttl = redis.call('PTTL', KEYS[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if ttl < 0 or now + ttl < tonumber(ARGV[3]) then redis.call('PEXPIREAT', KEYS[1], ARGV[3]) end
+return 1
+`;
+// ---- end DBSC sessions ----

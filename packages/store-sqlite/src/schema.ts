@@ -27,6 +27,23 @@ export const MIGRATIONS: readonly string[] = [
   `CREATE INDEX devicebound_devices_by_jkt ON devicebound_devices (jkt, created_at_ms, id);
    CREATE INDEX devicebound_devices_by_created ON devicebound_devices (created_at_ms, id);
    CREATE INDEX devicebound_devices_by_status ON devicebound_devices (status, created_at_ms, id);`,
+  // 3: DBSC sessions, keyed by session id; `version` is the compare-and-set counter.
+  `CREATE TABLE devicebound_dbsc_sessions (
+     id TEXT PRIMARY KEY,
+     user_id TEXT NOT NULL,
+     device_id TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'ended')),
+     alg TEXT,
+     public_jwk TEXT,
+     created_at_ms INTEGER NOT NULL,
+     refreshed_at_ms INTEGER,
+     end_reason TEXT,
+     expires_at_ms INTEGER NOT NULL,
+     version INTEGER NOT NULL
+   );
+   CREATE INDEX devicebound_dbsc_sessions_by_device
+     ON devicebound_dbsc_sessions (user_id, device_id, created_at_ms, id);
+   CREATE INDEX devicebound_dbsc_sessions_by_expiry ON devicebound_dbsc_sessions (expires_at_ms);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

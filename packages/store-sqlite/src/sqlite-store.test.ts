@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestDevice, lastJsonLine, spawnNodeScript } from "@devicebound/server/testing";
 import {
+  makeDbscSessionRecord,
   makeDeviceRecord,
   runStoreConformanceSuite,
 } from "@devicebound/server/testing/conformance";
@@ -42,25 +43,30 @@ describe("sqliteStore", () => {
     const store = sqliteStore({ filename: freshFile() });
     expect(store.database.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(store.database.prepare("SELECT version FROM devicebound_schema").get()).toEqual({
-      version: 2,
+      version: 3,
     });
     await store.close();
   });
 
-  it("upgrades a version 1 database in place, keeping its devices", async () => {
+  it("upgrades a version 1 database in place, keeping its devices, and adds DBSC sessions", async () => {
     const filename = freshFile();
     const old = sqliteStore({ filename });
     const device = makeDeviceRecord({ userId: "old-user" });
     await old.insertDevice(device);
-    // Back to what version 1 left: its tables and rows, none of version 2's indexes.
+    // Back to what version 1 left: its tables and rows, none of version 2's indexes, no version
+    // 3 DBSC sessions.
     for (const index of ["by_jkt", "by_created", "by_status"])
       old.database.exec(`DROP INDEX devicebound_devices_${index}`);
+    old.database.exec("DROP TABLE devicebound_dbsc_sessions");
     old.database.exec("UPDATE devicebound_schema SET version = 1");
     await old.close();
     const store = sqliteStore({ filename });
     expect(store.database.prepare("SELECT version FROM devicebound_schema").get()).toEqual({
-      version: 2,
+      version: 3,
     });
+    const session = makeDbscSessionRecord();
+    expect(await store.insertDbscSession(session)).toBe(true);
+    expect(await store.getDbscSession(session.id)).toEqual(session);
     expect(await store.findDevicesByJkt(device.jkt)).toEqual([device]);
     expect(await store.listAllDevices({ limit: 5 })).toEqual([device]);
     const indexes = store.database

@@ -1,6 +1,8 @@
 // A DeviceStore + ReplayStore in one SQLite file (better-sqlite3, WAL). Every read-modify-write
 // runs in a BEGIN IMMEDIATE transaction, so it is atomic across threads and processes too.
 import {
+  type DbscSession,
+  type DbscSessionStore,
   type Device,
   DeviceBindingError,
   type DeviceLimit,
@@ -22,7 +24,8 @@ export interface SqliteStoreOptions {
 }
 
 export type SqliteStore = DeviceStore &
-  ReplayStore & { close(): Promise<void>; readonly database: Database.Database };
+  ReplayStore &
+  DbscSessionStore & { close(): Promise<void>; readonly database: Database.Database };
 
 interface Row {
   id: string;
@@ -39,6 +42,44 @@ interface Row {
 }
 
 const SWEEP_EVERY = 1024;
+
+// ---- DBSC sessions ----
+interface DbscRow {
+  id: string;
+  user_id: string;
+  device_id: string;
+  status: string;
+  alg: string | null;
+  public_jwk: string | null;
+  created_at_ms: number;
+  refreshed_at_ms: number | null;
+  end_reason: string | null;
+  expires_at_ms: number;
+  version: number;
+}
+
+function toDbscSession(row: DbscRow): DbscSession {
+  try {
+    return {
+      id: row.id,
+      userId: row.user_id,
+      deviceId: row.device_id,
+      status: row.status as DbscSession["status"],
+      alg: row.alg as DbscSession["alg"],
+      publicJwk: row.public_jwk === null ? null : JSON.parse(row.public_jwk),
+      createdAt: new Date(row.created_at_ms),
+      refreshedAt: row.refreshed_at_ms === null ? null : new Date(row.refreshed_at_ms),
+      endReason: row.end_reason,
+      expiresAt: new Date(row.expires_at_ms),
+      version: row.version,
+    };
+  } catch (cause) {
+    throw new DeviceBindingError("ERR_STORE_CORRUPT", "A stored DBSC session could not be read", {
+      cause,
+    });
+  }
+}
+// ---- end DBSC sessions ----
 
 function toDevice(row: Row): Device {
   try {
@@ -176,6 +217,41 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       "SELECT * FROM devicebound_devices WHERE jkt = ? ORDER BY created_at_ms, id",
     ),
     count: db.prepare("SELECT count(*) AS n FROM devicebound_devices WHERE user_id = ?"),
+    // ---- DBSC sessions ----
+    // An expired session's id may be taken again: the insert replaces only an expired row.
+    dbscInsert: db.prepare(
+      `INSERT INTO devicebound_dbsc_sessions (id, user_id, device_id, status, alg, public_jwk,
+         created_at_ms, refreshed_at_ms, end_reason, expires_at_ms, version)
+       VALUES (@id, @user_id, @device_id, @status, @alg, @public_jwk,
+         @created_at_ms, @refreshed_at_ms, @end_reason, @expires_at_ms, @version)
+       ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, device_id = excluded.device_id,
+         status = excluded.status, alg = excluded.alg, public_jwk = excluded.public_jwk,
+         created_at_ms = excluded.created_at_ms, refreshed_at_ms = excluded.refreshed_at_ms,
+         end_reason = excluded.end_reason, expires_at_ms = excluded.expires_at_ms,
+         version = excluded.version
+       WHERE devicebound_dbsc_sessions.expires_at_ms <= @now`,
+    ),
+    dbscGet: db.prepare(
+      "SELECT * FROM devicebound_dbsc_sessions WHERE id = ? AND expires_at_ms > ?",
+    ),
+    dbscUpdate: db.prepare(
+      `UPDATE devicebound_dbsc_sessions SET
+         status = coalesce(@status, status),
+         alg = coalesce(@alg, alg),
+         public_jwk = coalesce(@public_jwk, public_jwk),
+         refreshed_at_ms = coalesce(@refreshed_at_ms, refreshed_at_ms),
+         end_reason = CASE WHEN @set_end_reason THEN @end_reason ELSE end_reason END,
+         expires_at_ms = coalesce(@expires_at_ms, expires_at_ms),
+         version = version + 1
+       WHERE id = @id AND version = @expected AND expires_at_ms > @now
+       RETURNING *`,
+    ),
+    dbscList: db.prepare(
+      `SELECT * FROM devicebound_dbsc_sessions
+       WHERE user_id = ? AND device_id = ? AND expires_at_ms > ? ORDER BY created_at_ms, id`,
+    ),
+    dbscSweep: db.prepare("DELETE FROM devicebound_dbsc_sessions WHERE expires_at_ms <= ?"),
+    // ---- end DBSC sessions ----
   };
   // One statement per combination of filters, so each gets the plan of its own index.
   const pages = new Map<string, Database.Statement>();
@@ -313,6 +389,61 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
         return q.consume.run(key, Math.ceil(expiresAtMs), nowMs).changes === 1;
       });
     },
+    // ---- DBSC sessions ----
+    async insertDbscSession(session) {
+      open();
+      const nowMs = Date.now();
+      return guard(() => {
+        if (++consumes % SWEEP_EVERY === 0) q.dbscSweep.run(nowMs);
+        return (
+          q.dbscInsert.run({
+            id: session.id,
+            user_id: session.userId,
+            device_id: session.deviceId,
+            status: session.status,
+            alg: session.alg,
+            public_jwk: session.publicJwk === null ? null : JSON.stringify(session.publicJwk),
+            created_at_ms: session.createdAt.getTime(),
+            refreshed_at_ms: session.refreshedAt?.getTime() ?? null,
+            end_reason: session.endReason,
+            expires_at_ms: session.expiresAt.getTime(),
+            version: session.version,
+            now: nowMs,
+          }).changes === 1
+        );
+      });
+    },
+    async getDbscSession(sessionId) {
+      open();
+      const row = guard(() => q.dbscGet.get(sessionId, Date.now()) as DbscRow | undefined);
+      return row ? toDbscSession(row) : null;
+    },
+    async updateDbscSession(sessionId, expectedVersion, patch) {
+      open();
+      const row = guard(
+        () =>
+          q.dbscUpdate.get({
+            id: sessionId,
+            expected: expectedVersion,
+            now: Date.now(),
+            status: patch.status ?? null,
+            alg: patch.alg ?? null,
+            public_jwk: patch.publicJwk === undefined ? null : JSON.stringify(patch.publicJwk),
+            refreshed_at_ms: patch.refreshedAt?.getTime() ?? null,
+            set_end_reason: patch.endReason === undefined ? 0 : 1,
+            end_reason: patch.endReason ?? null,
+            expires_at_ms: patch.expiresAt?.getTime() ?? null,
+          }) as DbscRow | undefined,
+      );
+      return row ? toDbscSession(row) : null;
+    },
+    async listDbscSessions(userId, deviceId) {
+      open();
+      return guard(() =>
+        (q.dbscList.all(userId, deviceId, Date.now()) as DbscRow[]).map(toDbscSession),
+      );
+    },
+    // ---- end DBSC sessions ----
     async close() {
       if (closed) return;
       closed = true;

@@ -46,6 +46,13 @@ export const ERROR_CODES = [
   "ERR_DEVICE_LIMIT",
   "ERR_DEVICE_MISMATCH",
   "ERR_INVALID_INPUT",
+  // DBSC (Device Bound Session Credentials): a registration or refresh JWT that is refused, a
+  // session that had a hardware-bound cookie arriving without it (a theft signal), a bound cookie
+  // that is not valid for this session and device, and a route that requires the dbsc tier.
+  "ERR_DBSC_INVALID",
+  "ERR_DBSC_COOKIE_MISSING",
+  "ERR_DBSC_COOKIE_INVALID",
+  "ERR_DBSC_REQUIRED",
   // Storage.
   "ERR_STORE_UNAVAILABLE",
   "ERR_STORE_CORRUPT",

@@ -71,3 +71,24 @@ export interface ActionClaims {
   dig?: string;
   [claim: string]: unknown;
 }
+
+// DBSC (W3C Device Bound Session Credentials). Chromium 156 acts on the current names and has
+// sent and read the older `Sec-Session-*` ones: servers write both and read either.
+/** Response header that starts a DBSC session: `(ES256 RS256);path="...";challenge="..."`. */
+export const DBSC_REGISTRATION_HEADERS = [
+  "Secure-Session-Registration",
+  "Sec-Session-Registration",
+] as const;
+/** Response header with a challenge for a session: `"<challenge>";id="<session id>"`. */
+export const DBSC_CHALLENGE_HEADERS = [
+  "Secure-Session-Challenge",
+  "Sec-Session-Challenge",
+] as const;
+/** Request header that carries the signed DBSC JWT. */
+export const DBSC_RESPONSE_HEADERS = ["Secure-Session-Response", "Sec-Session-Response"] as const;
+/** Request header naming the session a refresh is for. */
+export const DBSC_SESSION_ID_HEADERS = ["Sec-Secure-Session-Id", "Sec-Session-Id"] as const;
+/** The `typ` of a DBSC registration or refresh JWT. */
+export const DBSC_JWT_TYP = "dbsc+jwt";
+/** Signature algorithms a DBSC key may use. */
+export type DbscAlgorithm = "ES256" | "RS256";

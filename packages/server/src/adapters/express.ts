@@ -4,6 +4,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import { isDeviceBindingError } from "@devicebound/wire";
 import type { ChallengeContext } from "../challenge.js";
 import type { DeviceBinding } from "../device-binding.js";
+import type { Device } from "../device-store.js";
 import { challengeHeaders } from "../http.js";
 import type { VerifyRequestOptions } from "../verify-proof.js";
 import {
@@ -16,6 +17,7 @@ import {
   guard,
   type PlainRequest,
   requirePublicOrigin,
+  responseParts,
   type SessionLookup,
   trustedHops,
   verifyPlain,
@@ -76,10 +78,27 @@ export function nodeDeviceBinding(binding: DeviceBinding, options: AdapterOption
   });
 
   async function sendError(req: NodeRequest, res: ServerResponse, error: unknown): Promise<void> {
-    const { status, headers, body } = await errorParts(binding, error, context(req));
+    send(res, await errorParts(binding, error, context(req)));
+  }
+
+  function send(res: ServerResponse, parts: Awaited<ReturnType<typeof responseParts>>): void {
     if (res.headersSent) return;
-    res.writeHead(status, headers);
-    res.end(body);
+    res.writeHead(parts.status, parts.headers);
+    res.end(parts.body);
+  }
+
+  /** A route handler answering with `respond`'s Fetch Response; failures go to `next`. */
+  function fetchRoute(
+    respond: (request: PlainRequest, context: ChallengeContext) => Promise<Response>,
+  ) {
+    return async (req: NodeRequest, res: ServerResponse, next?: Next) => {
+      try {
+        send(res, await responseParts(await respond(plain(req), context(req))));
+      } catch (error) {
+        if (next) next(error);
+        else await sendError(req, res, error);
+      }
+    };
   }
 
   return {
@@ -117,6 +136,27 @@ export function nodeDeviceBinding(binding: DeviceBinding, options: AdapterOption
     },
     handle,
     /**
+     * At sign-in: offers a DBSC session for `device` (sets the registration headers on `res`)
+     * and resolves its id, for the app's session (`dbscSessionId`).
+     */
+    async startDbsc(
+      req: NodeRequest,
+      res: ServerResponse,
+      input: { userId: string; device: Device },
+    ): Promise<string | null> {
+      const started = await binding.dbsc.startSession(input, context(req));
+      for (const [name, value] of Object.entries(started.headers)) res.setHeader(name, value);
+      return started.sessionId;
+    },
+    /** The DBSC registration route: `app.post(binding.dbsc.registrationPath, glue.dbscRegistration())`. */
+    dbscRegistration() {
+      return fetchRoute((request, ctx) => binding.dbsc.handleRegistration(request, ctx));
+    },
+    /** The DBSC refresh route: `app.post(binding.dbsc.refreshPath, glue.dbscRefresh())`. */
+    dbscRefresh() {
+      return fetchRoute((request, ctx) => binding.dbsc.handleRefresh(request, ctx));
+    },
+    /**
      * Express error middleware (four arguments): answers a `DeviceBindingError` with its status,
      * `WWW-Authenticate` and a fresh `DPoP-Nonce` (so the browser's one automatic retry fires)
      * and passes anything else on. Install it after your routes: `app.use(glue.errorHandler())`.
@@ -133,7 +173,7 @@ export function nodeDeviceBinding(binding: DeviceBinding, options: AdapterOption
     /**
      * Middleware for API routes: the proof must come from the key bound to the session, still
      * registered and not blocked. Sets `req.devicebound = { sessionStatus, proof, device,
-     * session, newDeviceDetected }`. `options` bind sessions that have no device yet (SSO) and
+     * session, newDeviceDetected, tier }`. `options` bind sessions that have no device yet (SSO) and
      * let legacy sessions through during a rollout.
      */
     requireDevice<R extends NodeRequest = NodeRequest>(

@@ -12,6 +12,7 @@ import type {
 import fp from "fastify-plugin";
 import type { ChallengeContext } from "../challenge.js";
 import type { DeviceBinding } from "../device-binding.js";
+import type { Device } from "../device-store.js";
 import { challengeHeaders } from "../http.js";
 import type { VerifyRequestOptions } from "../verify-proof.js";
 import {
@@ -24,6 +25,7 @@ import {
   guard,
   type PlainRequest,
   requirePublicOrigin,
+  responseParts,
   type SessionLookup,
   trustedHops,
   verifyPlain,
@@ -118,6 +120,37 @@ export function fastifyDeviceBinding(binding: DeviceBinding, options: AdapterOpt
         return reply
           .headers({ "Cache-Control": "no-store", ...challengeHeaders(challenge) })
           .send(challenge);
+      };
+    },
+    /**
+     * At sign-in: offers a DBSC session for `device` (registration headers on `reply`) and
+     * resolves its id, for the app's session (`dbscSessionId`).
+     */
+    async startDbsc(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      input: { userId: string; device: Device },
+    ): Promise<string | null> {
+      const started = await rethrow(request, binding.dbsc.startSession(input, context(request)));
+      reply.headers(started.headers);
+      return started.sessionId;
+    },
+    /** The DBSC registration route: `fastify.post(binding.dbsc.registrationPath, glue.dbscRegistration())`. */
+    dbscRegistration(): RouteHandlerMethod {
+      return async (request, reply) => {
+        const { status, headers, body } = await responseParts(
+          await binding.dbsc.handleRegistration(plain(request), context(request)),
+        );
+        return reply.code(status).headers(headers).send(body);
+      };
+    },
+    /** The DBSC refresh route: `fastify.post(binding.dbsc.refreshPath, glue.dbscRefresh())`. */
+    dbscRefresh(): RouteHandlerMethod {
+      return async (request, reply) => {
+        const { status, headers, body } = await responseParts(
+          await binding.dbsc.handleRefresh(plain(request), context(request)),
+        );
+        return reply.code(status).headers(headers).send(body);
       };
     },
     /**

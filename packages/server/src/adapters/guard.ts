@@ -2,6 +2,7 @@
 // error answer. Each framework file only reads its request and writes its response.
 import { DeviceBindingError } from "@devicebound/wire";
 import type { ChallengeContext } from "../challenge.js";
+import type { Tier } from "../dbsc.js";
 import type { DeviceBinding } from "../device-binding.js";
 import type { Device } from "../device-store.js";
 import type { VerifiedProof } from "../verified-proof.js";
@@ -18,6 +19,11 @@ export interface DeviceSession {
   jkt?: string | null | undefined;
   /** When the session was created (Unix ms), for `rollout.createdBefore`. */
   createdAtMs?: number | undefined;
+  /**
+   * The DBSC session offered at sign-in (`binding.dbsc.startSession(...).sessionId`). With it,
+   * a request without the bound cookie of a session that registered a key is a theft signal.
+   */
+  dbscSessionId?: string | null | undefined;
 }
 
 export type SessionLookup<Req> = (
@@ -52,6 +58,11 @@ export interface GuardOptions<Req> {
     /** After this moment no session passes unbound. */
     endsAt?: Date | number;
   };
+  /**
+   * `dbsc`: only requests that carry a valid DBSC bound cookie pass (`ERR_DBSC_REQUIRED`
+   * otherwise), for the most sensitive routes. Default: either tier.
+   */
+  requireTier?: Tier;
   /** Current time in ms (a seam for tests). Default `Date.now`. */
   now?: () => number;
 }
@@ -67,6 +78,11 @@ export interface BoundGuardResult {
   session: DeviceSession;
   /** True when this request bound the session to a device the user never used before. */
   newDeviceDetected: boolean;
+  /**
+   * What protects this request: `dbsc` when it also carries the session's DBSC bound cookie
+   * (kept fresh by a key the browser holds in hardware), `dpop` for the device's proof alone.
+   */
+  tier: Tier;
 }
 
 /** A legacy session the rollout let through without a proof. */
@@ -76,6 +92,8 @@ export interface UnboundGuardResult {
   device: null;
   session: DeviceSession;
   newDeviceDetected: false;
+  /** Nothing device-bound protects a request the rollout let through. */
+  tier: null;
 }
 
 export type GuardResult = BoundGuardResult | UnboundGuardResult;
@@ -162,7 +180,15 @@ export function checkGuardOptions<Req>(options: GuardOptions<Req> = {}): GuardOp
     const { createdBefore, isLegacy } = options.rollout;
     if (createdBefore === undefined && isLegacy === undefined)
       throw new TypeError("rollout needs createdBefore or isLegacy");
+    if (options.requireTier !== undefined)
+      throw new TypeError("requireTier and rollout exclude each other: a rollout serves unbound");
   }
+  if (
+    options.requireTier !== undefined &&
+    options.requireTier !== "dbsc" &&
+    options.requireTier !== "dpop"
+  )
+    throw new TypeError('requireTier must be "dbsc" or "dpop"');
   return options;
 }
 
@@ -189,6 +215,27 @@ function hasProof(headers: HeadersLike): boolean {
   return false;
 }
 
+/** The tier of a request whose proof and device passed; `requireTier` enforced. */
+async function tierOf<Req>(
+  binding: DeviceBinding,
+  request: PlainRequest,
+  session: DeviceSession,
+  device: Device,
+  options: GuardOptions<Req>,
+): Promise<Tier> {
+  const tier = await binding.dbsc.tierOf(request.headers, {
+    userId: session.userId,
+    device,
+    sessionId: session.dbscSessionId,
+  });
+  if (options.requireTier === "dbsc" && tier !== "dbsc")
+    throw new DeviceBindingError(
+      "ERR_DBSC_REQUIRED",
+      "This route needs a hardware-bound (DBSC) session",
+    );
+  return tier;
+}
+
 /**
  * The API guard of every adapter: verifies the proof and checks it against the session; binds an
  * unbound session on first use, or lets it through during a rollout, as `options` allow.
@@ -207,7 +254,8 @@ export async function guard<Req>(
   if (session.jkt) {
     const proof = await verifyPlain(binding, request);
     const device = await binding.requireDevice(session.userId, proof, session.jkt);
-    return { sessionStatus: "bound", proof, device, session, newDeviceDetected: false };
+    const tier = await tierOf(binding, request, session, device, options);
+    return { sessionStatus: "bound", proof, device, session, newDeviceDetected: false, tier };
   }
   const { bindSession } = options;
   if (bindSession && hasProof(request.headers)) {
@@ -217,12 +265,14 @@ export async function guard<Req>(
     const { device, newDeviceDetected } = await binding.bindSession(session.userId, proof, (jkt) =>
       bindSession(original, jkt),
     );
+    const tier = await tierOf(binding, request, session, device, options);
     return {
       sessionStatus: "bound-now",
       proof,
       device,
       session: { ...session, jkt: proof.jkt },
       newDeviceDetected,
+      tier,
     };
   }
   if (rolloutAllows(options, session, original)) {
@@ -233,6 +283,7 @@ export async function guard<Req>(
       device: null,
       session,
       newDeviceDetected: false,
+      tier: null,
     };
   }
   if (bindSession) {
@@ -243,16 +294,20 @@ export async function guard<Req>(
   });
 }
 
+/** A Fetch Response as the status, headers and body a Node or Fastify reply writes. */
+export async function responseParts(response: Response) {
+  const headers: Record<string, string | string[]> = Object.fromEntries(response.headers);
+  // Fetch joins Set-Cookie values with ", ", which a cookie's Expires may contain.
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) headers["set-cookie"] = cookies;
+  return { status: response.status, headers, body: await response.text() };
+}
+
 /** The status, headers and JSON body to answer `error` with (a fresh challenge when useful). */
 export async function errorParts(
   binding: DeviceBinding,
   error: unknown,
   context: ChallengeContext,
 ) {
-  const response = await binding.errorResponse(error, context);
-  return {
-    status: response.status,
-    headers: Object.fromEntries(response.headers),
-    body: await response.text(),
-  };
+  return responseParts(await binding.errorResponse(error, context));
 }

@@ -3,6 +3,7 @@
 import { isDeviceBindingError } from "@devicebound/wire";
 import type { Context, ErrorHandler, Handler, MiddlewareHandler } from "hono";
 import type { DeviceBinding } from "../device-binding.js";
+import type { Device } from "../device-store.js";
 import { challengeHeaders } from "../http.js";
 import type { VerifyRequestOptions } from "../verify-proof.js";
 import {
@@ -62,9 +63,26 @@ export function honoDeviceBinding(binding: DeviceBinding, options: HonoAdapterOp
       return (c) => glue.challengeResponse(c);
     },
     /**
+     * At sign-in: offers a DBSC session for `device` (registration headers on the response being
+     * built) and resolves its id, for the app's session (`dbscSessionId`).
+     */
+    async startDbsc(c: Context, input: { userId: string; device: Device }): Promise<string | null> {
+      const started = await glue.startDbsc(c, input);
+      for (const [name, value] of Object.entries(started.headers)) c.header(name, value);
+      return started.sessionId;
+    },
+    /** The DBSC registration route: `app.post(binding.dbsc.registrationPath, glue.dbscRegistration())`. */
+    dbscRegistration(): Handler {
+      return (c) => glue.dbscRegistration(c);
+    },
+    /** The DBSC refresh route: `app.post(binding.dbsc.refreshPath, glue.dbscRefresh())`. */
+    dbscRefresh(): Handler {
+      return (c) => glue.dbscRefresh(c);
+    },
+    /**
      * Middleware for API routes: the proof must come from the key bound to the session, still
      * registered and not blocked. Sets `c.get("devicebound")` to `{ sessionStatus, proof, device,
-     * session, newDeviceDetected }` and answers failures itself (401/403/503 with the RFC 9449
+     * session, newDeviceDetected, tier }` and answers failures itself (401/403/503 with the RFC 9449
      * headers). `options` bind sessions that have no device yet (SSO) and let legacy sessions
      * through during a rollout, as in every adapter.
      */

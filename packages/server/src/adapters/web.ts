@@ -2,6 +2,7 @@
 // context): `Req` is what the app's callbacks receive, `toRequest` finds the Request inside it.
 import type { ChallengeContext } from "../challenge.js";
 import type { DeviceBinding } from "../device-binding.js";
+import type { Device } from "../device-store.js";
 import { challengeHeaders, withChallenge } from "../http.js";
 import type { VerifyRequestOptions } from "../verify-proof.js";
 import {
@@ -117,6 +118,18 @@ export function webDeviceBinding<Req>(
         },
       });
     },
+    /**
+     * At sign-in: offers a DBSC session for `device`. Resolves its id (for the app's session,
+     * `dbscSessionId`) and the registration headers to add to the sign-in response.
+     */
+    startDbsc(request: Req, input: { userId: string; device: Device }) {
+      return binding.dbsc.startSession(input, context(request));
+    },
+    /** The DBSC registration route (POST `binding.dbsc.registrationPath`). */
+    dbscRegistration: (request: Req) =>
+      binding.dbsc.handleRegistration(plain(request), context(request)),
+    /** The DBSC refresh route (POST `binding.dbsc.refreshPath`). */
+    dbscRefresh: (request: Req) => binding.dbsc.handleRefresh(plain(request), context(request)),
     requireDevice: requireDevice as WebGuard<Req>,
   };
 }

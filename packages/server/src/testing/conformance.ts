@@ -3,6 +3,8 @@
 //   runStoreConformanceSuite({ name: "sqlite", createStore: () => sqliteStore({ filename }) })
 import { afterEach, describe, expect, it } from "vitest";
 import type {
+  DbscSession,
+  DbscSessionStore,
   Device,
   DeviceListQuery,
   DevicePosition,
@@ -12,7 +14,9 @@ import type {
 import { createRegistry } from "../registry.js";
 import type { VerifiedProof } from "../verified-proof.js";
 
-type AnyStore = Partial<DeviceStore & ReplayStore> & { close?(): Promise<void> };
+type AnyStore = Partial<DeviceStore & ReplayStore & DbscSessionStore> & {
+  close?(): Promise<void>;
+};
 
 export interface ConformanceOptions<S extends AnyStore> {
   name: string;
@@ -22,6 +26,8 @@ export interface ConformanceOptions<S extends AnyStore> {
   devices?: boolean;
   /** Run the ReplayStore group. Switch off (with a comment why) for device-only adapters. */
   replay?: boolean;
+  /** Run the DbscSessionStore group. Switch off (with a comment why) for stores without it. */
+  dbsc?: boolean;
 }
 
 let counter = 0;
@@ -43,6 +49,27 @@ export function makeDeviceRecord(overrides: Partial<Device> = {}): Device {
     lastSeenAt: at,
     userAgent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0",
     metadata: {},
+    ...overrides,
+  };
+}
+
+let dbscCounter = 0;
+
+/** A valid pending DBSC session with a unique id, for tests. */
+export function makeDbscSessionRecord(overrides: Partial<DbscSession> = {}): DbscSession {
+  dbscCounter++;
+  return {
+    id: `dbsc_${String(dbscCounter).padStart(6, "0")}_${Math.random().toString(36).slice(2, 10)}`,
+    userId: "user-1",
+    deviceId: "device-1",
+    status: "pending",
+    alg: null,
+    publicJwk: null,
+    createdAt: new Date(Date.UTC(2026, 0, 1, 12, 0, 0, 0) + dbscCounter),
+    refreshedAt: null,
+    endReason: null,
+    expiresAt: new Date(Date.now() + 3_600_000),
+    version: 1,
     ...overrides,
   };
 }
@@ -589,6 +616,127 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
         expect(await store.consume(`${key}x`, Date.now() + 60_000)).toBe(true);
       });
     });
+
+    // ---- DBSC sessions ----
+    describe.runIf(options.dbsc !== false)("DbscSessionStore", () => {
+      async function dbsc(): Promise<DbscSessionStore> {
+        return (await fresh()) as unknown as DbscSessionStore;
+      }
+      const rsaJwk = { kty: "RSA", n: "n".repeat(342), e: "AQAB" } as const;
+
+      it("stores a session and reads it back exactly; a second insert of its id changes nothing", async () => {
+        const store = await dbsc();
+        const session = makeDbscSessionRecord({ endReason: null });
+        expect(await store.insertDbscSession(session)).toBe(true);
+        expect(await store.getDbscSession(session.id)).toEqual(session);
+        const other = makeDbscSessionRecord({ id: session.id, userId: "mallory" });
+        expect(await store.insertDbscSession(other)).toBe(false);
+        expect(await store.getDbscSession(session.id)).toEqual(session);
+        expect(await store.getDbscSession("no-such-session")).toBeNull();
+      });
+
+      it("updates by compare-and-set on version, and refuses a stale version", async () => {
+        const store = await dbsc();
+        const session = makeDbscSessionRecord();
+        await store.insertDbscSession(session);
+        const refreshedAt = new Date(1767225600123);
+        const active = await store.updateDbscSession(session.id, 1, {
+          status: "active",
+          alg: "RS256",
+          publicJwk: rsaJwk,
+          refreshedAt,
+        });
+        expect(active).toEqual({
+          ...session,
+          status: "active",
+          alg: "RS256",
+          publicJwk: rsaJwk,
+          refreshedAt,
+          version: 2,
+        });
+        expect(await store.updateDbscSession(session.id, 1, { status: "ended" })).toBeNull();
+        expect(await store.getDbscSession(session.id)).toEqual(active);
+        const ended = await store.updateDbscSession(session.id, 2, {
+          status: "ended",
+          endReason: "signed-out",
+        });
+        expect(ended).toMatchObject({ status: "ended", endReason: "signed-out", version: 3 });
+        expect(ended?.publicJwk).toEqual(rsaJwk);
+        expect(await store.updateDbscSession("no-such-session", 1, { status: "ended" })).toBeNull();
+      });
+
+      it("lets exactly one of 20 concurrent updates from one version win", async () => {
+        const store = await dbsc();
+        const session = makeDbscSessionRecord();
+        await store.insertDbscSession(session);
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            store.updateDbscSession(session.id, 1, { refreshedAt: new Date(1767225600000 + i) }),
+          ),
+        );
+        const winners = results.filter((r) => r !== null);
+        expect(winners).toHaveLength(1);
+        expect(await store.getDbscSession(session.id)).toEqual(winners[0]);
+        expect((await store.getDbscSession(session.id))?.version).toBe(2);
+      });
+
+      it("forgets a session once its expiresAt has passed", async () => {
+        const store = await dbsc();
+        const session = makeDbscSessionRecord({ expiresAt: new Date(Date.now() + 200) });
+        await store.insertDbscSession(session);
+        expect((await store.getDbscSession(session.id))?.id).toBe(session.id);
+        await sleep(400);
+        expect(await store.getDbscSession(session.id)).toBeNull();
+        expect(await store.updateDbscSession(session.id, 1, { status: "active" })).toBeNull();
+        expect(await store.listDbscSessions(session.userId, session.deviceId)).toEqual([]);
+        // Its id may be used again once it is forgotten.
+        expect(
+          await store.insertDbscSession({ ...session, expiresAt: new Date(Date.now() + 60_000) }),
+        ).toBe(true);
+      });
+
+      it("an update can extend expiresAt", async () => {
+        const store = await dbsc();
+        const session = makeDbscSessionRecord({ expiresAt: new Date(Date.now() + 300) });
+        await store.insertDbscSession(session);
+        const later = new Date(Date.now() + 60_000);
+        expect(
+          (await store.updateDbscSession(session.id, 1, { expiresAt: later }))?.expiresAt,
+        ).toEqual(later);
+        await sleep(500);
+        expect((await store.getDbscSession(session.id))?.expiresAt).toEqual(later);
+      });
+
+      it("lists a device's sessions, oldest first, and nothing of other devices or users", async () => {
+        const store = await dbsc();
+        const t = new Date(1767225600000);
+        const later = makeDbscSessionRecord({ createdAt: new Date(t.getTime() + 5000) });
+        const tieB = makeDbscSessionRecord({ id: "b-tie", createdAt: t });
+        const tieA = makeDbscSessionRecord({ id: "a-tie", createdAt: t });
+        const otherDevice = makeDbscSessionRecord({ deviceId: "device-2" });
+        const otherUser = makeDbscSessionRecord({ userId: "user-2" });
+        for (const s of [later, tieB, tieA, otherDevice, otherUser])
+          await store.insertDbscSession(s);
+        expect((await store.listDbscSessions("user-1", "device-1")).map((s) => s.id)).toEqual([
+          "a-tie",
+          "b-tie",
+          later.id,
+        ]);
+        expect(await store.listDbscSessions("user-1", "device-2")).toEqual([otherDevice]);
+        expect(await store.listDbscSessions("user-3", "device-1")).toEqual([]);
+      });
+
+      it("returns copies: changing a returned session changes nothing stored", async () => {
+        const store = await dbsc();
+        const session = makeDbscSessionRecord();
+        await store.insertDbscSession(session);
+        const read = (await store.getDbscSession(session.id)) as DbscSession;
+        read.status = "ended";
+        read.createdAt.setTime(0);
+        expect(await store.getDbscSession(session.id)).toEqual(session);
+      });
+    });
+    // ---- end DBSC sessions ----
 
     it("closes safely, twice", async () => {
       const store = await fresh();

@@ -1,5 +1,5 @@
-// @devicebound/server/testing: a software device that signs proofs, for testing routes without a
-// browser, and the store benchmark. Needs no test runner: the vitest conformance suite is
+// @devicebound/server/testing: a software device that signs proofs and a software DBSC client,
+// for testing routes without a browser, and the store benchmark. Needs no test runner: the vitest conformance suite is
 // @devicebound/server/testing/conformance.
 
 export {
@@ -12,6 +12,15 @@ export {
   type StoreBenchmarkRow,
 } from "./benchmark.js";
 export { lastJsonLine, type NodeChild, raceNodeScripts, spawnNodeScript } from "./child-process.js";
+export {
+  createTestDbscClient,
+  type DbscHeaderGeneration,
+  parseRegistrationHeader,
+  type Send,
+  type TestDbscClient,
+  type TestDbscClientOptions,
+  type TestDbscRegistration,
+} from "./dbsc-client.js";
 export {
   createTestDevice,
   type TestActionInput,
