@@ -112,6 +112,13 @@ const SKEW_THRESHOLD_MS = 5_000;
 const fail = (code: DeviceBindingErrorCode, message: string, cause?: unknown) =>
   new DeviceBindingError(code, message, { cause });
 
+// IndexedDB's own failures surface as ERR_KEY_STORAGE; our coded errors pass through.
+const keyStorageFailed = (cause: unknown): never => {
+  throw cause instanceof DeviceBindingError
+    ? cause
+    : fail("ERR_KEY_STORAGE", "IndexedDB failed", cause);
+};
+
 // The app's callbacks fail as ERR_CHALLENGE_FETCH, whatever they throw.
 const ask = async <T>(callback: () => Promise<T> | undefined): Promise<T | undefined> => {
   try {
@@ -171,11 +178,7 @@ export function createDeviceFetch(options: FetchWithDeviceOptions): DeviceFetch 
         database,
         subtle,
         o.algorithm === "EdDSA" ? ["EdDSA", "ES256"] : ["ES256"],
-      ).catch((cause) => {
-        throw cause instanceof DeviceBindingError
-          ? cause
-          : fail("ERR_KEY_STORAGE", "IndexedDB failed", cause);
-      });
+      ).catch(keyStorageFailed);
       // Off the critical path: ask for persistent storage so the key is less likely to be evicted.
       Promise.resolve(globalThis.navigator?.storage?.persist?.())
         .catch(() => 0)
@@ -318,9 +321,7 @@ export function createDeviceFetch(options: FetchWithDeviceOptions): DeviceFetch 
       // Let a load in progress finish, so it cannot put the old key back in memory afterwards.
       await signerPromise?.catch(() => {});
       signerPromise = undefined;
-      await deleteDeviceKey(database).catch((cause) => {
-        throw fail("ERR_KEY_STORAGE", "IndexedDB failed", cause);
-      });
+      await deleteDeviceKey(database).catch(keyStorageFailed);
     },
   };
 }
