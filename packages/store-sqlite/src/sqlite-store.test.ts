@@ -43,27 +43,38 @@ describe("sqliteStore", () => {
     const store = sqliteStore({ filename: freshFile() });
     expect(store.database.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(store.database.prepare("SELECT version FROM devicebound_schema").get()).toEqual({
-      version: 3,
+      version: 4,
     });
     await store.close();
   });
 
-  it("upgrades a version 1 database in place, keeping its devices, and adds DBSC sessions", async () => {
+  it("upgrades a version 1 database in place, keeping its devices and replay records, and adds DBSC sessions", async () => {
     const filename = freshFile();
     const old = sqliteStore({ filename });
     const device = makeDeviceRecord({ userId: "old-user" });
     await old.insertDevice(device);
+    expect(await old.consume("jti:before-upgrade", Date.now() + 60_000)).toBe(true);
     // Back to what version 1 left: its tables and rows, none of version 2's indexes, no version
     // 3 DBSC sessions.
     for (const index of ["by_jkt", "by_created", "by_status"])
       old.database.exec(`DROP INDEX devicebound_devices_${index}`);
     old.database.exec("DROP TABLE devicebound_dbsc_sessions");
+    old.database.exec(
+      "CREATE INDEX devicebound_replay_by_expiry ON devicebound_replay (expires_at_ms)",
+    );
     old.database.exec("UPDATE devicebound_schema SET version = 1");
     await old.close();
     const store = sqliteStore({ filename });
     expect(store.database.prepare("SELECT version FROM devicebound_schema").get()).toEqual({
-      version: 3,
+      version: 4,
     });
+    expect(await store.consume("jti:before-upgrade", Date.now() + 60_000)).toBe(false);
+    expect(
+      store.database
+        .prepare("SELECT name FROM sqlite_master WHERE tbl_name = 'devicebound_replay'")
+        .pluck()
+        .all(),
+    ).toEqual(["devicebound_replay"]);
     const session = makeDbscSessionRecord();
     expect(await store.insertDbscSession(session)).toBe(true);
     expect(await store.getDbscSession(session.id)).toEqual(session);
@@ -106,6 +117,26 @@ describe("sqliteStore", () => {
         /SCAN devicebound_devices(?! USING)|TEMP B-TREE FOR ORDER BY/,
       );
     }
+    await store.close();
+  });
+
+  it("sweeps expired replay records as it records new ones, keeping every live one", async () => {
+    const store = sqliteStore({ filename: freshFile() });
+    const rows = () =>
+      store.database.prepare("SELECT count(*) FROM devicebound_replay").pluck().get() as number;
+    // Keys spread over the key space like real ones (jkt and jti are random base64url).
+    const key = (i: number) => `jti:${((i * 7919) % 10007).toString(36)}:${i}`;
+    const soon = Date.now() + 1500;
+    for (let i = 0; i < 3000; i++) expect(await store.consume(key(i), soon)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, soon + 20 - Date.now()));
+    // 3000 records, all expired: a full pass of the sweep takes at most (3000 + 3000) / 4 new
+    // records, so the next 3000 remove every expired one and none of the live ones.
+    const later = Date.now() + 60_000;
+    for (let i = 3000; i < 6000; i++) expect(await store.consume(key(i), later)).toBe(true);
+    expect(rows()).toBe(3000);
+    for (let i = 3000; i < 6000; i += 97) expect(await store.consume(key(i), later)).toBe(false);
+    // An expired record's key may be recorded again, at once.
+    expect(await store.consume(key(1), later)).toBe(true);
     await store.close();
   });
 

@@ -42,6 +42,11 @@ interface Row {
 }
 
 const SWEEP_EVERY = 1024;
+// Replay records are swept a slice of the primary key at a time, one slice every
+// REPLAY_SWEEP_EVERY records: a full pass takes (table size / 4) records, so at most a third
+// more rows than are live are ever kept, with no index beyond the key to maintain.
+const REPLAY_SWEEP_EVERY = 64;
+const REPLAY_SWEEP_SLICE = 256;
 
 // ---- DBSC sessions ----
 interface DbscRow {
@@ -212,7 +217,16 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
        ON CONFLICT (key) DO UPDATE SET expires_at_ms = excluded.expires_at_ms
        WHERE devicebound_replay.expires_at_ms <= ?`,
     ),
-    sweep: db.prepare("DELETE FROM devicebound_replay WHERE expires_at_ms <= ?"),
+    sweepBound: db
+      .prepare(
+        `SELECT key FROM devicebound_replay WHERE key > ? ORDER BY key
+         LIMIT 1 OFFSET ${REPLAY_SWEEP_SLICE - 1}`,
+      )
+      .pluck(),
+    sweepSlice: db.prepare(
+      "DELETE FROM devicebound_replay WHERE key > ? AND key <= ? AND expires_at_ms <= ?",
+    ),
+    sweepTail: db.prepare("DELETE FROM devicebound_replay WHERE key > ? AND expires_at_ms <= ?"),
     byJktAllUsers: db.prepare(
       "SELECT * FROM devicebound_devices WHERE jkt = ? ORDER BY created_at_ms, id",
     ),
@@ -273,7 +287,20 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     }
     return statement;
   }
-  let consumes = 0;
+  let dbscInserts = 0;
+  let replayRecords = 0;
+  // Where the next replay sweep slice starts: the last key of the previous one ("" = the start).
+  let sweptUpTo = "";
+  function sweepReplay(nowMs: number): void {
+    const bound = q.sweepBound.get(sweptUpTo) as string | undefined;
+    if (bound === undefined) {
+      q.sweepTail.run(sweptUpTo, nowMs);
+      sweptUpTo = "";
+    } else {
+      q.sweepSlice.run(sweptUpTo, bound, nowMs);
+      sweptUpTo = bound;
+    }
+  }
 
   const insertTx = db.transaction(
     (device: Device, limit: DeviceLimit | undefined): InsertDeviceResult => {
@@ -385,7 +412,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       // A record that would already be expired cannot promise "once": refuse, never record it.
       if (!(expiresAtMs > nowMs)) return false;
       return guard(() => {
-        if (++consumes % SWEEP_EVERY === 0) q.sweep.run(nowMs);
+        if (++replayRecords % REPLAY_SWEEP_EVERY === 0) sweepReplay(nowMs);
         return q.consume.run(key, Math.ceil(expiresAtMs), nowMs).changes === 1;
       });
     },
@@ -394,7 +421,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       open();
       const nowMs = Date.now();
       return guard(() => {
-        if (++consumes % SWEEP_EVERY === 0) q.dbscSweep.run(nowMs);
+        if (++dbscInserts % SWEEP_EVERY === 0) q.dbscSweep.run(nowMs);
         return (
           q.dbscInsert.run({
             id: session.id,
