@@ -3,7 +3,8 @@
 // devices in PostgreSQL and replay in Redis (one process of the fleet stack). The server runs in
 // its own process; a bounded keep-alive loopback client in this one sends pre-signed proofs for
 // a fixed time per route. The server also reports its own CPU time per request and how many
-// store calls each guarded request made.
+// store calls each guarded request made. The in-memory stack is the reference with no store I/O.
+// BENCH_PROFILE=<dir> also writes a CPU profile of the server for each timed run.
 import { fork } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, createServer, request } from "node:http";
@@ -15,9 +16,13 @@ import { createTestDevice } from "@devicebound/server/testing";
 import express from "express";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WARMUP_SECONDS = 1;
+// More than the guarded route can take, so no run ends early (it fails loudly if it would).
+const PROOFS_PER_SECOND = 4000;
 const CONCURRENCY = 8;
 const SECRET = "http-bench-secret-0123456789-0123456789";
-const STACKS = (process.env.BENCH_STACKS ?? "sqlite,fleet").split(",");
+const STACKS = (process.env.BENCH_STACKS ?? "sqlite,fleet,memory").split(",");
 
 /** The stores of one stack, each method counted, so the bench can report store calls per request. */
 async function openStack(stack, dir) {
@@ -32,6 +37,10 @@ async function openStack(stack, dir) {
         };
       },
     });
+  if (stack === "memory") {
+    const store = memoryStore();
+    return { store: counted(store), close() {} };
+  }
   if (stack === "sqlite") {
     const { sqliteStore } = await import("@devicebound/store-sqlite");
     const store = sqliteStore({ filename: join(dir, "devices.db") });
@@ -89,12 +98,18 @@ if (process.argv[2] === "serve") {
     res.json(await binding.createChallenge());
   });
   let mark = null;
+  // BENCH_PROFILE=dir: a CPU profile of the server for each timed run, to see where the time goes.
+  const profiler = process.env.BENCH_PROFILE ? await startProfiler() : null;
   process.on("message", async (message) => {
-    if (message === "mark") {
+    if (message.mark) {
+      await profiler?.start();
       mark = { cpu: process.cpuUsage(), calls };
       process.send({ marked: true });
-    } else if (message === "report") {
+    } else if (message.report) {
       const cpu = process.cpuUsage(mark.cpu);
+      await profiler?.stop(
+        join(process.env.BENCH_PROFILE, `${stack}-${message.report}.cpuprofile`),
+      );
       process.send({ cpuUs: cpu.user + cpu.system, calls: calls - mark.calls });
     } else {
       server.close();
@@ -114,7 +129,7 @@ if (process.argv[2] === "serve") {
   for (const stack of STACKS) rows.push(...(await benchStack(stack)));
   const result = {
     benchmark: "demo-http",
-    title: `Guarded vs plain GET over loopback HTTP (Express 5), ${CONCURRENCY} keep-alive clients, ${SECONDS} s each`,
+    title: `Guarded vs plain GET over loopback HTTP (Express 5), ${CONCURRENCY} keep-alive clients, both routes warmed, then ${ROUNDS} alternating rounds of ${SECONDS} s each`,
     machine,
     rows,
   };
@@ -132,6 +147,21 @@ if (process.argv[2] === "serve") {
     new URL("./results/http.json", import.meta.url),
     `${JSON.stringify(result, null, 2)}\n`,
   );
+}
+
+async function startProfiler() {
+  const { Session } = await import("node:inspector/promises");
+  mkdirSync(process.env.BENCH_PROFILE, { recursive: true });
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  return {
+    start: () => session.post("Profiler.start"),
+    async stop(file) {
+      const { profile } = await session.post("Profiler.stop");
+      writeFileSync(file, JSON.stringify(profile));
+    },
+  };
 }
 
 async function benchStack(stack) {
@@ -168,17 +198,19 @@ async function benchStack(stack) {
     });
   }
 
-  async function run(path, proofs) {
+  // One timed run of `path`; `proofs` (for the guarded route) is consumed from the front.
+  async function run(path, seconds, proofs) {
     const latencies = [];
-    await ask("mark");
-    const deadline = performance.now() + SECONDS * 1000;
-    let next = 0;
+    await ask({ mark: true });
+    const deadline = performance.now() + seconds * 1000;
     let failures = 0;
     const start = performance.now();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
-        while (performance.now() < deadline && (!proofs || next < proofs.length)) {
-          const headers = proofs ? { DPoP: proofs[next++] } : {};
+        while (performance.now() < deadline) {
+          if (proofs && proofs.length === 0)
+            throw new Error(`${stack}: ran out of signed proofs; raise PROOFS_PER_SECOND`);
+          const headers = proofs ? { DPoP: proofs.pop() } : {};
           const t = performance.now();
           if ((await get(path, headers)) !== 200) failures++;
           latencies.push(performance.now() - t);
@@ -186,37 +218,55 @@ async function benchStack(stack) {
       }),
     );
     const elapsed = (performance.now() - start) / 1000;
-    const server = await ask("report");
+    const server = await ask({ report: path.slice(1) });
     if (failures) throw new Error(`${stack} ${path}: ${failures} failed requests`);
-    latencies.sort((a, b) => a - b);
+    return { latencies, elapsed, ...server };
+  }
+
+  /** The rounds of one route pooled: requests/s over their total time, percentiles over all. */
+  function summary(runs) {
+    const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+    const sum = (key) => runs.reduce((total, r) => total + r[key], 0);
     const at = (q) =>
       Number(
         latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))].toFixed(3),
       );
     return {
       requests: latencies.length,
-      rps: Math.round(latencies.length / elapsed),
+      rps: Math.round(latencies.length / sum("elapsed")),
+      roundsRps: runs.map((r) => Math.round(r.latencies.length / r.elapsed)),
       p50Ms: at(0.5),
       p99Ms: at(0.99),
-      serverCpuUsPerRequest: Math.round(server.cpuUs / latencies.length),
-      storeCallsPerRequest: Number((server.calls / latencies.length).toFixed(2)),
+      serverCpuUsPerRequest: Math.round(sum("cpuUs") / latencies.length),
+      storeCallsPerRequest: Number((sum("calls") / latencies.length).toFixed(2)),
     };
   }
 
-  // Enough fresh proofs (each is accepted once) for the verified run, signed before timing starts.
+  // Fresh proofs (each is accepted once) for every guarded run, signed before timing starts.
   const proofs = [];
-  for (let i = 0; i < 30_000; i++)
+  const needed = PROOFS_PER_SECOND * (WARMUP_SECONDS + ROUNDS * SECONDS);
+  for (let i = 0; i < needed; i++)
     proofs.push(await device.proof({ method: "GET", url: `${origin}/verified`, nonce: challenge }));
 
-  await run("/plain"); // warm-up
-  const plain = await run("/plain");
-  const verified = await run("/verified", proofs);
+  // Both routes warm (JIT, statement caches) before anything is timed, then alternating rounds
+  // so that drift on a shared machine falls on both alike.
+  await run("/plain", WARMUP_SECONDS);
+  await run("/verified", WARMUP_SECONDS, proofs);
+  const plainRuns = [];
+  const verifiedRuns = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    plainRuns.push(await run("/plain", SECONDS));
+    verifiedRuns.push(await run("/verified", SECONDS, proofs));
+  }
+  const plain = summary(plainRuns);
+  const verified = summary(verifiedRuns);
   agent.destroy();
   child.send("stop");
-  const name =
-    stack === "sqlite"
-      ? "Express + SQLite (demo stack)"
-      : "Express + PostgreSQL devices + Redis replay (one fleet process)";
+  const name = {
+    sqlite: "Express + SQLite (demo stack)",
+    fleet: "Express + PostgreSQL devices + Redis replay (one fleet process)",
+    memory: "Express + in-memory store (no I/O: what the verifier itself costs)",
+  }[stack];
   return [
     { stack: name, name: "GET, no proof verification", ...plain },
     {
