@@ -477,7 +477,7 @@ describe("DBSC tier in the guard", () => {
     });
   });
 
-  it("is dpop everywhere when DBSC is off: starting offers nothing, managing is a TypeError", async () => {
+  it("is dpop everywhere when DBSC is off: starting offers nothing, there is nothing to end or list, mounting the endpoints is a TypeError", async () => {
     const binding = createDeviceBinding({
       secret: SECRET,
       store: memoryStore(),
@@ -499,7 +499,16 @@ describe("DBSC tier in the guard", () => {
     expect(
       await glue.requireDevice(request, () => ({ userId: "alice", jkt: device.jkt })),
     ).toMatchObject({ ok: true, tier: "dpop" });
-    await expect(binding.dbsc.endSession("x")).rejects.toThrow(TypeError);
+    expect(await binding.dbsc.endSession("x")).toBe(false);
+    expect(await binding.dbsc.endSession(null)).toBe(false);
+    expect(await binding.dbsc.endDeviceSessions("alice", record.id)).toBe(0);
+    expect(await binding.dbsc.listSessions("alice", record.id)).toEqual([]);
+    await expect(
+      binding.dbsc.handleRegistration(new Request(`${ORIGIN}/.devicebound/dbsc/register`)),
+    ).rejects.toThrow(TypeError);
+    await expect(
+      binding.dbsc.handleRefresh(new Request(`${ORIGIN}/.devicebound/dbsc/refresh`)),
+    ).rejects.toThrow(TypeError);
   });
 
   it("checks its options when the binding is created", () => {

@@ -109,7 +109,8 @@ export interface Dbsc {
   handleRefresh(request: RequestLike, context?: ChallengeContext): Promise<Response>;
   /**
    * Ends one session (sign-out); its next refresh is answered with the termination answer.
-   * Resolves false when there was none to end (`null` is accepted, as kept in a session).
+   * Resolves false when there was none to end (`null` is accepted, as kept in a session), and
+   * with DBSC off. (`endDeviceSessions` then resolves 0 and `listSessions` `[]`.)
    */
   endSession(sessionId: string | null | undefined, reason?: DbscEndReason): Promise<boolean>;
   /** Ends every session of a device; resolves how many were ended. */
@@ -646,15 +647,17 @@ export function createDbsc(options: DbscOptions | undefined, deps: DbscDependenc
       return answerErrors(() => refresh(request, context));
     },
 
+    // With DBSC off there are no sessions: ending and listing answer so, and sign-out and device
+    // pages need no branch of their own.
     async endSession(sessionId, reason = "signed-out") {
-      requireEnabled();
+      if (!enabled) return false;
       if (typeof sessionId !== "string" || !SESSION_ID.test(sessionId)) return false;
       const session = await sessions.getDbscSession(sessionId);
       return session ? end(session, reason) : false;
     },
 
     async endDeviceSessions(userId, deviceId, reason = "device-blocked") {
-      requireEnabled();
+      if (!enabled) return 0;
       let ended = 0;
       for (const session of await sessions.listDbscSessions(userId, deviceId))
         if (await end(session, reason)) ended++;
@@ -662,7 +665,7 @@ export function createDbsc(options: DbscOptions | undefined, deps: DbscDependenc
     },
 
     async listSessions(userId, deviceId) {
-      requireEnabled();
+      if (!enabled) return [];
       return sessions.listDbscSessions(userId, deviceId);
     },
 
