@@ -16,6 +16,8 @@ export interface AppConfig {
   /** Origins the browser uses to reach the app (htu is checked against them). */
   publicOrigins: string[];
   secret: string;
+  /** Hardware-bound sessions (DBSC), for HTTPS origins: the bound cookie's lifetime. */
+  dbsc?: { cookieLifetimeSeconds: number };
 }
 
 export const PAGES = fileURLToPath(new URL("../public/", import.meta.url));
@@ -27,7 +29,12 @@ type SsoRequest = Request & { sso: SsoSession; devicebound: BoundGuardResult };
 export function createApp(config: AppConfig) {
   const store = sqliteStore({ filename: join(config.dataDir, "devices.db") });
   const demo = createDemo({
-    binding: { secret: config.secret, store, publicOrigin: config.publicOrigins },
+    binding: {
+      secret: config.secret,
+      store,
+      publicOrigin: config.publicOrigins,
+      ...(config.dbsc ? { dbsc: config.dbsc } : {}),
+    },
     state: sqliteState(store),
     secret: config.secret,
     secureCookies: config.publicOrigins.every((o) => o.startsWith("https:")),
@@ -45,6 +52,7 @@ export function createApp(config: AppConfig) {
 
   const send = (res: Response, reply: Reply) => {
     if (reply.setCookie) res.setHeader("Set-Cookie", reply.setCookie);
+    for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
     res.json(reply.body);
   };
 
@@ -61,6 +69,12 @@ export function createApp(config: AppConfig) {
   app.use("/static", express.static(SCRIPTS, { index: false }));
 
   app.get("/api/challenge", glue.challengeHandler());
+  // Hardware-bound sessions (DBSC): Chromium registers its key and refreshes the bound cookie
+  // here by itself. No app session needed: the DBSC key signs each call.
+  if (demo.binding.dbsc.enabled) {
+    app.post(demo.binding.dbsc.registrationPath, glue.dbscRegistration());
+    app.post(demo.binding.dbsc.refreshPath, glue.dbscRefresh());
+  }
 
   // Simulated single sign-on: the stand-in identity provider's form posts here, and the app
   // answers as after a real OAuth or SAML redirect: a session with no device, and no proof.
@@ -143,9 +157,10 @@ export function createApp(config: AppConfig) {
     const { demoSession, devicebound } = req as Authed;
     return [demoSession, devicebound.device] as const;
   };
+  const tier = (req: Request) => (req as Authed).devicebound.tier;
   const id = (req: Request) => String(req.params.id);
 
-  app.get("/api/me", async (req, res) => send(res, await demo.me(...who(req))));
+  app.get("/api/me", async (req, res) => send(res, await demo.me(...who(req), tier(req))));
   app.get("/api/devices", async (req, res) => send(res, await demo.devices(...who(req))));
   app.patch("/api/devices/:id", async (req, res) =>
     send(res, await demo.rename(...who(req), id(req), req.body)),

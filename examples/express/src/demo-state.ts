@@ -16,6 +16,12 @@ export interface SessionRecord {
   jkt: string;
   /** The device record signed in with: a deleted and re-registered key is a new device. */
   deviceId: string;
+  /**
+   * The hardware-bound session (DBSC) offered at sign-in, `null` where DBSC is off. The guard
+   * reads it: once the browser registered a key for it, a request without its fresh bound
+   * cookie is a copied session and is refused.
+   */
+  dbscSessionId?: string | null;
   ipAddress: string | null;
   createdAtMs: number;
   expiresAtMs: number;

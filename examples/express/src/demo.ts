@@ -9,6 +9,7 @@ import {
   type DeviceBindingOptions,
   type DeviceEvent,
   deviceNameFromUserAgent,
+  type Tier,
   type VerifiedProof,
 } from "@devicebound/server";
 import type { BoundGuardResult, DeviceSession } from "@devicebound/server/express";
@@ -60,10 +61,14 @@ export class AppError extends Error {
   }
 }
 
-/** What a route answers: a JSON body and, when the session changes, a Set-Cookie value. */
+/**
+ * What a route answers: a JSON body and, when the session changes, a Set-Cookie value (and at
+ * sign-in the headers that offer a hardware-bound session).
+ */
 export interface Reply {
   body: unknown;
   setCookie?: string | string[];
+  headers?: Record<string, string>;
 }
 
 export interface DemoOptions {
@@ -84,7 +89,7 @@ const showIp = (ip: string | null | undefined) => (ip ? ip.replace(/^::ffff:/, "
 const userName = (userId: string) => USERS.find((u) => u.id === userId)?.name ?? userId;
 const keyId = (jkt: string) => jkt.slice(0, 8);
 
-export function deviceJSON(device: Device, currentId: string) {
+export function deviceJSON(device: Device, currentId: string, hardwareBound = false) {
   return {
     id: device.id,
     displayName: device.displayName,
@@ -95,6 +100,8 @@ export function deviceJSON(device: Device, currentId: string) {
     blockedByAdmin: device.status === "blocked" && device.metadata.blockedBy === "admin",
     keyId: keyId(device.jkt),
     current: device.id === currentId,
+    /** Holds a live hardware-bound session (DBSC): its cookie is refreshed by a hardware key. */
+    hardwareBound,
   };
 }
 
@@ -178,7 +185,7 @@ export function createDemo(options: DemoOptions) {
       if (event.type === "newDevice")
         await state.send(newSignInMessage(event.device, new Date(now())));
       if (event.type === "deleted" && event.reason === "evicted") {
-        await state.endDeviceSessions(event.device.userId, event.device.id, "device-evicted");
+        await endDeviceSessions(event.device.userId, event.device.id, "device-evicted");
         await state.send(evictedMessage(event.device, new Date(now())));
       }
     } catch (error) {
@@ -195,6 +202,13 @@ export function createDemo(options: DemoOptions) {
     maxDevicesPerUser: 1,
     onDeviceLimit: "remove-least-recently-seen",
   });
+
+  /** Ends a device's sessions, and its hardware-bound ones (their next refresh is refused). */
+  async function endDeviceSessions(userId: string, deviceId: string, reason: EndReason) {
+    await state.endDeviceSessions(userId, deviceId, reason);
+    await binding.dbsc.endDeviceSessions(userId, deviceId, reason);
+  }
+  const clearDbsc = binding.dbsc.enabled ? [binding.dbsc.clearCookie()] : [];
 
   const sign = (id: string) =>
     createHmac("sha256", options.secret).update(`session:${id}`).digest("base64url");
@@ -214,19 +228,35 @@ export function createDemo(options: DemoOptions) {
     return expected.length === given.length && timingSafeEqual(expected, given) ? id : null;
   }
 
-  async function startSession(userId: string, device: Device, proof: VerifiedProof) {
+  /**
+   * The session for a device that just signed in. Where DBSC is on, the answer also offers a
+   * hardware-bound session: a browser that has DBSC registers a key for it; others ignore it.
+   */
+  async function startSession(
+    userId: string,
+    device: Device,
+    proof: VerifiedProof,
+  ): Promise<Pick<Reply, "setCookie" | "headers">> {
     const id = randomBytes(18).toString("base64url");
     const at = now();
+    const dbsc = await binding.dbsc.startSession(
+      { userId, device },
+      { ipAddress: proof.ipAddress, userAgent: proof.userAgent },
+    );
     await state.createSession({
       id,
       userId,
       jkt: proof.jkt,
       deviceId: device.id,
+      dbscSessionId: dbsc.sessionId,
       ipAddress: proof.ipAddress,
       createdAtMs: at,
       expiresAtMs: at + SESSION_TTL_MS,
     });
-    return `${COOKIE}=${id}.${sign(id)}; Max-Age=${SESSION_TTL_MS / 1000}; ${flags}`;
+    return {
+      setCookie: `${COOKIE}=${id}.${sign(id)}; Max-Age=${SESSION_TTL_MS / 1000}; ${flags}`,
+      headers: dbsc.headers,
+    };
   }
 
   /**
@@ -330,6 +360,7 @@ export function createDemo(options: DemoOptions) {
     async checkDevice(session: SessionRecord, device: Device): Promise<void> {
       if (device.id === session.deviceId) return;
       await state.endSession(session.id, "device-replaced");
+      await binding.dbsc.endSession(session.dbscSessionId, "device-replaced");
       throw new AppError(401, "signed_out", "This session has ended.", {
         reason: "device-replaced" satisfies EndReason,
       });
@@ -378,7 +409,7 @@ export function createDemo(options: DemoOptions) {
         // Remember-this-device: a known device skips the second step.
         return {
           body: { status: "signed-in", newDevice: false },
-          setCookie: await startSession(user.id, known.device, proof),
+          ...(await startSession(user.id, known.device, proof)),
         };
       }
       return codeStep(user.id, proof);
@@ -453,7 +484,7 @@ export function createDemo(options: DemoOptions) {
           ? await codeStep(sso.userId, proof)
           : {
               body: { status: "signed-in", newDevice: false },
-              setCookie: await startSession(sso.userId, device, proof),
+              ...(await startSession(sso.userId, device, proof)),
             };
       return { ...reply, setCookie: [clearSso, ...[reply.setCookie ?? []].flat()] };
     },
@@ -498,7 +529,7 @@ export function createDemo(options: DemoOptions) {
       }
       return {
         body: { status: "signed-in", newDevice: newDeviceDetected },
-        setCookie: await startSession(entry.userId, device, proof),
+        ...(await startSession(entry.userId, device, proof)),
       };
     },
 
@@ -534,7 +565,8 @@ export function createDemo(options: DemoOptions) {
       return { body: { cancelled: true } };
     },
 
-    async me(session: SessionRecord, device: Device): Promise<Reply> {
+    /** `tier`: what protects this request, `dbsc` (a hardware-bound session) or `dpop`. */
+    async me(session: SessionRecord, device: Device, tier: Tier): Promise<Reply> {
       return {
         body: {
           user: {
@@ -542,17 +574,24 @@ export function createDemo(options: DemoOptions) {
             name: userName(session.userId),
             admin: session.userId === ADMIN_ID,
           },
-          device: deviceJSON(device, device.id),
-          // DPoP proofs protect every request; hardware-bound sessions (DBSC) will add "dbsc".
-          tier: "dpop",
+          device: deviceJSON(device, device.id, tier === "dbsc"),
+          tier,
           settings: await state.getSettings(session.userId),
         },
       };
     },
 
     async devices(session: SessionRecord, device: Device): Promise<Reply> {
-      const devices = (await binding.list(session.userId))
-        .map((d) => deviceJSON(d, device.id))
+      const all = await binding.list(session.userId);
+      const bound = await Promise.all(
+        all.map(async (d) =>
+          (await binding.dbsc.listSessions(session.userId, d.id)).some(
+            (s) => s.status === "active",
+          ),
+        ),
+      );
+      const devices = all
+        .map((d, i) => deviceJSON(d, device.id, bound[i]))
         // This device first, then the most recently active.
         .sort(
           (a, b) =>
@@ -571,11 +610,11 @@ export function createDemo(options: DemoOptions) {
     /** Blocking ends the device's sessions: unblocking later does not bring them back. */
     async block(session: SessionRecord, device: Device, id: string): Promise<Reply> {
       const blocked = await binding.block(session.userId, id);
-      await state.endDeviceSessions(session.userId, id, "device-blocked");
+      await endDeviceSessions(session.userId, id, "device-blocked");
       const signedOut = id === device.id;
       return {
         body: { device: deviceJSON(blocked, device.id), signedOut },
-        ...(signedOut ? { setCookie: clearCookie } : {}),
+        ...(signedOut ? { setCookie: [clearCookie, ...clearDbsc] } : {}),
       };
     },
 
@@ -585,12 +624,12 @@ export function createDemo(options: DemoOptions) {
 
     async remove(session: SessionRecord, device: Device, id: string): Promise<Reply> {
       await binding.delete(session.userId, id);
-      await state.endDeviceSessions(session.userId, id, "device-deleted");
+      await endDeviceSessions(session.userId, id, "device-deleted");
       // Deleting this very device signs it out; its next sign-in is a new device.
       const signedOut = id === device.id;
       return {
         body: { deleted: true, signedOut },
-        ...(signedOut ? { setCookie: clearCookie } : {}),
+        ...(signedOut ? { setCookie: [clearCookie, ...clearDbsc] } : {}),
       };
     },
 
@@ -706,13 +745,13 @@ export function createDemo(options: DemoOptions) {
       if (!before) throw new AppError(404, "not_found", "No such device.");
       if (action === "delete") {
         await binding.delete(userId, deviceId);
-        await state.endDeviceSessions(userId, deviceId, "device-deleted");
+        await endDeviceSessions(userId, deviceId, "device-deleted");
       } else if (action === "block") {
         await binding.block(userId, deviceId);
         await binding.update(userId, deviceId, {
           metadata: { ...before.metadata, blockedBy: "admin" },
         });
-        await state.endDeviceSessions(userId, deviceId, "device-blocked");
+        await endDeviceSessions(userId, deviceId, "device-blocked");
       } else {
         const { blockedBy: _, ...metadata } = before.metadata;
         await binding.unblock(userId, deviceId);
@@ -739,7 +778,8 @@ export function createDemo(options: DemoOptions) {
 
     async logout(session: SessionRecord): Promise<Reply> {
       await state.endSession(session.id, "signed-out");
-      return { body: { signedOut: true }, setCookie: clearCookie };
+      await binding.dbsc.endSession(session.dbscSessionId, "signed-out");
+      return { body: { signedOut: true }, setCookie: [clearCookie, ...clearDbsc] };
     },
 
     /** Sweeps expired records now and then every minute; returns a stop function. */

@@ -3,9 +3,11 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createApp } from "./app.js";
+import { demoCertificate } from "./tls.js";
 
 const host = process.env.HOST ?? "127.0.0.1";
 const port = Number(process.env.PORT ?? 3000);
@@ -23,13 +25,30 @@ if (!process.env.DEVICEBOUND_SECRET && !existsSync(secretFile)) {
 }
 const secret = process.env.DEVICEBOUND_SECRET ?? readFileSync(secretFile, "utf8").trim();
 
+// HTTPS=1: a self-signed certificate kept in the data dir, and hardware-bound sessions (DBSC),
+// which browsers offer only over HTTPS. DBSC_COOKIE_SECONDS sets the bound cookie's lifetime.
+const https = process.env.HTTPS === "1";
+const cookieSeconds = Number(process.env.DBSC_COOKIE_SECONDS ?? 600);
+if (!Number.isInteger(cookieSeconds) || cookieSeconds < 1) {
+  console.error(
+    `error: DBSC_COOKIE_SECONDS must be a whole number of seconds, not "${process.env.DBSC_COOKIE_SECONDS}"`,
+  );
+  process.exit(1);
+}
+const scheme = https ? "https" : "http";
 const shown = host === "127.0.0.1" || host === "0.0.0.0" ? "localhost" : host;
 const publicOrigins = process.env.PUBLIC_ORIGIN
   ? process.env.PUBLIC_ORIGIN.split(",")
-  : [`http://localhost:${port}`, `http://127.0.0.1:${port}`];
+  : [`${scheme}://localhost:${port}`, `${scheme}://127.0.0.1:${port}`];
 
-const { app, close } = createApp({ dataDir, publicOrigins, secret });
-const server = createServer(app);
+const { app, close } = createApp({
+  dataDir,
+  publicOrigins,
+  secret,
+  ...(https ? { dbsc: { cookieLifetimeSeconds: cookieSeconds } } : {}),
+});
+const certificate = https ? demoCertificate(dataDir) : null;
+const server = certificate ? createHttpsServer(certificate, app) : createServer(app);
 
 server.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code === "EADDRINUSE") {
@@ -48,8 +67,14 @@ server.on("error", (error: NodeJS.ErrnoException) => {
 server.listen(port, host, () => {
   console.log(
     [
-      `devicebound demo: http://${shown}:${port}`,
+      `devicebound demo: ${scheme}://${shown}:${port}`,
       `  data:  ${dataDir} (SQLite: devices, sessions, messages)`,
+      ...(certificate
+        ? [
+            `  https: self-signed certificate ${join(dataDir, "tls-cert.pem")}; hardware-bound sessions (DBSC) on, bound cookie ${cookieSeconds} s`,
+            `spki-sha256: ${certificate.spkiSha256}`,
+          ]
+        : []),
       "  users: alice, bob, carol … walter (see the sign-in page); password <user>-demo-pass",
       `  PORT=${port} HOST=${host} (set PORT to use another port); Ctrl-C stops it`,
     ].join("\n"),

@@ -40,6 +40,7 @@ interface SessionRow {
   ip_address: string | null;
   created_at_ms: number;
   expires_at_ms: number;
+  dbsc_session_id: string | null;
 }
 
 interface PendingRow {
@@ -55,9 +56,15 @@ interface PendingRow {
 export function sqliteState(store: SqliteStore): DemoState {
   const db = store.database;
   db.exec(SCHEMA);
+  // Data dirs from before hardware-bound sessions: the column is added in place.
+  const columns = db.prepare("SELECT name FROM pragma_table_info('demo_sessions')").pluck().all();
+  if (!columns.includes("dbsc_session_id"))
+    db.exec("ALTER TABLE demo_sessions ADD COLUMN dbsc_session_id TEXT");
   const q = {
     insertSession: db.prepare(
-      `INSERT INTO demo_sessions VALUES (@id, @userId, @jkt, @deviceId, @ipAddress, @createdAtMs, @expiresAtMs)`,
+      `INSERT INTO demo_sessions (id, user_id, jkt, device_id, ip_address, created_at_ms,
+         expires_at_ms, dbsc_session_id)
+       VALUES (@id, @userId, @jkt, @deviceId, @ipAddress, @createdAtMs, @expiresAtMs, @dbscSessionId)`,
     ),
     getSession: db.prepare("SELECT * FROM demo_sessions WHERE id = ?"),
     deviceSessions: db.prepare(
@@ -126,7 +133,7 @@ export function sqliteState(store: SqliteStore): DemoState {
 
   return {
     async createSession(s) {
-      q.insertSession.run(s);
+      q.insertSession.run({ ...s, dbscSessionId: s.dbscSessionId ?? null });
     },
     async getSession(id) {
       const row = q.getSession.get(id) as SessionRow | undefined;
@@ -139,6 +146,7 @@ export function sqliteState(store: SqliteStore): DemoState {
         ipAddress: row.ip_address,
         createdAtMs: row.created_at_ms,
         expiresAtMs: row.expires_at_ms,
+        dbscSessionId: row.dbsc_session_id,
       } satisfies SessionRecord;
     },
     async endSession(id, reason) {

@@ -86,6 +86,7 @@ async function body(c: Context): Promise<Record<string, unknown>> {
 function send(c: Context, reply: Reply) {
   for (const cookie of [reply.setCookie ?? []].flat())
     c.header("Set-Cookie", cookie, { append: true });
+  for (const [name, value] of Object.entries(reply.headers ?? {})) c.header(name, value);
   return c.json(reply.body as object);
 }
 
@@ -166,7 +167,7 @@ app.use(
 );
 const who = (c: Context<Env>) => [c.get("session"), c.get("devicebound").device] as const;
 
-app.get("/api/me", async (c) => send(c, await demo.me(...who(c))));
+app.get("/api/me", async (c) => send(c, await demo.me(...who(c), c.get("devicebound").tier)));
 app.get("/api/devices", async (c) => send(c, await demo.devices(...who(c))));
 app.patch("/api/devices/:id", async (c) =>
   send(c, await demo.rename(...who(c), c.req.param("id"), await body(c))),

@@ -422,8 +422,15 @@ async function devicesPage() {
   const me = await api<{
     user: { id: string; name: string; admin: boolean };
     settings: Settings;
+    tier: "dbsc" | "dpop";
   }>("GET", "/api/me").catch(handleAuthError);
   $("#who").textContent = me.user.name;
+  const tier = $("#tier");
+  tier.dataset.tier = me.tier;
+  tier.textContent =
+    me.tier === "dbsc"
+      ? "This session is hardware-bound: besides this browser's key, its cookie is renewed by a key the browser keeps in hardware (DBSC), so a copy of the browser's files cannot keep it going."
+      : "This session is bound to this browser's key (DPoP proofs). This browser did not register a hardware-bound session (DBSC).";
   $("#admin-link").hidden = !me.user.admin;
   // For "Welcome back" on the sign-in page next time (forgetDevice forgets it).
   await rememberUser(me.user.id).catch(() => {});
@@ -563,6 +570,10 @@ function deviceCard(d: DeviceJSON) {
   const nameId = `device-${d.id}`;
   const badges = el("div", { class: "badges" });
   if (d.current) badges.append(el("span", { class: "badge current" }, "This device"));
+  if (d.hardwareBound)
+    badges.append(
+      el("span", { class: "badge hardware", "data-testid": "hardware-bound" }, "Hardware-bound"),
+    );
   if (d.status === "blocked")
     badges.append(
       el(
