@@ -44,6 +44,8 @@ const md = [
   "Each section names the package that measured it; the raw figures are in `benchmarks.json`.",
   "",
   "![Verified proofs per second](verify-throughput.svg)",
+  "",
+  "![Guarded GET as a share of plain GET throughput, per stack](guarded-vs-plain.svg)",
 ];
 for (const r of results) {
   md.push("", `## ${r.title}`, "", `\`${r.package}\` (${r.benchmark})`, "");
@@ -56,6 +58,41 @@ for (const r of results) {
 }
 writeFileSync(join(root, "docs/benchmarks.md"), `${md.join("\n")}\n`);
 
+const xml = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;");
+const footer = (r, y) =>
+  `<text x="10" y="${y}" font-size="11" fill="#666">${xml(`${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}`)}</text>`;
+
+// The guarded route's share of the plain route's throughput, per stack, against the 50% target.
+const http = results.find((r) => r.benchmark === "demo-http");
+if (http) {
+  const stacks = [...new Set(http.rows.map((r) => r.stack))].map((stack) => {
+    const [plain, guarded] = http.rows.filter((r) => r.stack === stack);
+    return { stack, plain, guarded, ratio: guarded.rps / plain.rps };
+  });
+  const width = 860;
+  const bar = 720;
+  const left = 10;
+  const height = 64 + stacks.length * 76 + 16;
+  const target = left + bar * 0.5;
+  const rows = stacks
+    .map(({ stack, plain, guarded, ratio }, i) => {
+      const y = 48 + i * 76;
+      const w = Math.max(2, Math.round(ratio * bar));
+      const color = ratio >= 0.5 ? "#2e7d32" : "#c62828";
+      return (
+        `<text x="${left}" y="${y + 14}" font-size="13" font-weight="bold">${xml(stack)}</text>` +
+        `<text x="${left}" y="${y + 31}" font-size="11" fill="#555">${xml(`guarded ${guarded.rps.toLocaleString("en-US")} vs plain ${plain.rps.toLocaleString("en-US")} requests/s; server CPU ${guarded.serverCpuUsPerRequest} vs ${plain.serverCpuUsPerRequest} µs per request; ${guarded.storeCallsPerRequest} store calls per guarded request`)}</text>` +
+        `<rect x="${left}" y="${y + 40}" width="${bar}" height="20" rx="4" fill="#eef0f4"/>` +
+        `<rect x="${left}" y="${y + 40}" width="${w}" height="20" rx="4" fill="${color}"/>` +
+        `<text x="${left + bar + 8}" y="${y + 55}" font-size="13">${Math.round(ratio * 100)}%</text>` +
+        `<line x1="${target}" y1="${y + 36}" x2="${target}" y2="${y + 64}" stroke="#333" stroke-dasharray="4 3"/>`
+      );
+    })
+    .join("");
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="system-ui, sans-serif" role="img"><title>Guarded GET as a share of plain GET throughput, per stack</title><rect width="100%" height="100%" fill="#fff"/><text x="10" y="26" font-size="16" font-weight="bold">Guarded GET as a share of the plain GET's requests/s, per stack (dashed: the 50% target)</text>${rows}${footer(http, height - 8)}</svg>\n`;
+  writeFileSync(join(root, "docs/guarded-vs-plain.svg"), svg);
+}
+
 // A plain horizontal bar chart of the verification throughput comparison.
 const verify = results.find((r) => r.benchmark === "server-verify");
 if (verify) {
@@ -64,7 +101,6 @@ if (verify) {
   const width = 840;
   const bar = 420;
   const height = 60 + rows.length * 44;
-  const xml = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;");
   const bars = rows
     .map((r, i) => {
       const y = 48 + i * 44;
@@ -73,9 +109,9 @@ if (verify) {
       return `<text x="10" y="${y + 20}" font-size="14">${xml(r.name)}</text><rect x="250" y="${y + 4}" width="${w}" height="24" rx="4" fill="${color}"/><text x="${258 + w}" y="${y + 21}" font-size="13">${r.opsPerSec.toLocaleString("en-US")}/s</text>`;
     })
     .join("");
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="system-ui, sans-serif" role="img"><title>${xml(verify.title)}</title><rect width="100%" height="100%" fill="#fff"/><text x="10" y="26" font-size="16" font-weight="bold">${xml(verify.title)}</text>${bars}<text x="10" y="${height - 8}" font-size="11" fill="#666">${xml(`${verify.machine.cpu}, ${verify.machine.cores} cores, Node ${verify.machine.node}`)}</text></svg>\n`;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="system-ui, sans-serif" role="img"><title>${xml(verify.title)}</title><rect width="100%" height="100%" fill="#fff"/><text x="10" y="26" font-size="16" font-weight="bold">${xml(verify.title)}</text>${bars}${footer(verify, height - 8)}</svg>\n`;
   writeFileSync(join(root, "docs/verify-throughput.svg"), svg);
 }
 console.log(
-  `\nWrote docs/benchmarks.json, docs/benchmarks.md${verify ? ", docs/verify-throughput.svg" : ""} (${results.length} result sets).`,
+  `\nWrote docs/benchmarks.json, docs/benchmarks.md${verify ? ", docs/verify-throughput.svg" : ""}${http ? ", docs/guarded-vs-plain.svg" : ""} (${results.length} result sets).`,
 );
