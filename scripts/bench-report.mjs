@@ -52,7 +52,8 @@ for (const r of results) {
   const columns = [...new Set(r.rows.flatMap((row) => Object.keys(row)))];
   md.push(
     `| ${columns.join(" | ")} |`,
-    `| ${columns.map((c) => (c === "name" ? "---" : "---:")).join(" | ")} |`,
+    // Numbers to the right, words to the left.
+    `| ${columns.map((c) => (r.rows.every((row) => typeof (row[c] ?? 0) === "number") ? "---:" : "---")).join(" | ")} |`,
   );
   for (const row of r.rows) md.push(`| ${columns.map((c) => row[c] ?? "").join(" | ")} |`);
 }
@@ -85,7 +86,7 @@ if (http) {
         `<rect x="${left}" y="${y + 40}" width="${bar}" height="20" rx="4" fill="#eef0f4"/>` +
         `<rect x="${left}" y="${y + 40}" width="${w}" height="20" rx="4" fill="${color}"/>` +
         `<text x="${left + bar + 8}" y="${y + 55}" font-size="13">${Math.round(ratio * 100)}%</text>` +
-        `<line x1="${target}" y1="${y + 36}" x2="${target}" y2="${y + 64}" stroke="#333" stroke-dasharray="4 3"/>`
+        `<line x1="${target}" y1="${y + 38}" x2="${target}" y2="${y + 64}" stroke="#333" stroke-dasharray="4 3"/>`
       );
     })
     .join("");

@@ -8,7 +8,7 @@ import {
   DBSC_CHROMIUM_MAJOR,
   DBSC_FEATURES,
 } from "../../../scripts/chromium.mjs";
-import { open, otherBrowser, otherCards, signIn } from "./helpers.js";
+import { open, otherBrowser, otherCards, shot, signIn } from "./helpers.js";
 
 const COOKIE_SECONDS = Number(process.env.E2E_DBSC_COOKIE_SECONDS);
 const BOUND_COOKIE = "__Host-devicebound-dbsc";
@@ -97,11 +97,12 @@ test("blocking a device from another browser ends its hardware-bound session: si
   await signIn(page, "bob");
   await untilTier(page, "dbsc", REGISTERS);
 
-  const second = await otherBrowser(browser);
+  const second = await otherBrowser(browser, { viewport: { width: 1100, height: 760 } });
   await signIn(second.page, "bob");
   await untilTier(second.page, "dbsc", REGISTERS);
   const first = otherCards(second.page);
   await expect(first.getByTestId("hardware-bound")).toBeVisible();
+  await shot(second.page, "devices-dbsc");
   expect(await boundCookie(context), "the first browser's bound cookie").toBeDefined();
   await first.getByRole("button", { name: /^Block / }).click();
   await expect(first).toHaveAttribute("data-status", "blocked");

@@ -1,7 +1,7 @@
 // Shared steps of the demo's end-to-end suites. Pages set <html data-ready> once their handlers
 // are attached; every step waits for it, so no click lands before the page script.
 import AxeBuilder from "@axe-core/playwright";
-import { type Browser, expect, type Page } from "@playwright/test";
+import { type Browser, expect, type Page, test } from "@playwright/test";
 
 export const password = (user: string) => `${user}-demo-pass`;
 
@@ -83,4 +83,19 @@ export async function providerSignIn(page: Page, user: string, pass = password(u
   await provider.locator("input[name=username]").fill(user);
   await provider.locator("input[name=password]").fill(pass);
   await provider.getByRole("button").click();
+}
+
+const DOCS = new URL("../docs/", import.meta.url).pathname;
+
+/** A full-page screenshot for the README: into docs/ with SCREENSHOTS=update, else test output. */
+export async function shot(page: Page, name: string) {
+  const path =
+    process.env.SCREENSHOTS === "update"
+      ? `${DOCS}${name}.png`
+      : test.info().outputPath(`${name}.png`);
+  // Relative times and toasts change between runs; the picture should not depend on them.
+  await page.locator(".toast").evaluateAll((nodes) => {
+    for (const n of nodes) n.remove();
+  });
+  await page.screenshot({ path, fullPage: true });
 }

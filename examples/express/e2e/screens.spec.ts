@@ -7,24 +7,12 @@ import {
   open,
   otherBrowser,
   ready,
+  shot,
   signIn,
   submitPassword,
 } from "./helpers.js";
 
 const PHONE = { width: 390, height: 844 };
-const DOCS = new URL("../docs/", import.meta.url).pathname;
-
-async function shot(page: Page, name: string) {
-  const path =
-    process.env.SCREENSHOTS === "update"
-      ? `${DOCS}${name}.png`
-      : test.info().outputPath(`${name}.png`);
-  // Relative times and toasts change between runs; the picture should not depend on them.
-  await page.locator(".toast").evaluateAll((nodes) => {
-    for (const n of nodes) n.remove();
-  });
-  await page.screenshot({ path, fullPage: true });
-}
 
 /** Nothing is wider than the viewport, and every button is inside it. */
 async function fitsWidth(page: Page) {
