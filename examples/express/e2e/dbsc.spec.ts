@@ -8,7 +8,7 @@ import {
   DBSC_CHROMIUM_MAJOR,
   DBSC_FEATURES,
 } from "../../../scripts/chromium.mjs";
-import { open, otherBrowser, otherCards, shot, signIn } from "./helpers.js";
+import { open, otherBrowser, otherCards, shot, signedOutNotice, signIn } from "./helpers.js";
 
 const COOKIE_SECONDS = Number(process.env.E2E_DBSC_COOKIE_SECONDS);
 const BOUND_COOKIE = "__Host-devicebound-dbsc";
@@ -84,9 +84,13 @@ test("signing in over HTTPS starts a hardware-bound session: tier dbsc, shown on
   expect((await stolen.json()).error).toBe("ERR_DBSC_COOKIE_MISSING");
   await outside.dispose();
 
-  // The browser itself carries on.
+  // The browser itself carries on, until it signs out: that ends the DBSC session and removes
+  // the bound cookie in the same answer.
   await open(page, "/devices");
   expect(await tierShown(page)).toBe("dbsc");
+  await page.click("#logout");
+  await expect(await signedOutNotice(page)).toHaveText("You signed out.");
+  expect(await boundCookie(context)).toBeUndefined();
 });
 
 test("blocking a device from another browser ends its hardware-bound session: signed out, and Chromium drops the bound cookie", async ({
