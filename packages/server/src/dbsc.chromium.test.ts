@@ -1,9 +1,8 @@
 // DBSC in real Chromium: Debian's Chromium 156 registers and refreshes a hardware-style (here
 // software) key against the Express adapter over HTTPS, with fetchWithDevice signing every request.
 // A second Chromium without DBSC gets the dpop tier. Build-specific switches: scripts/chromium.mjs.
-import { execFileSync } from "node:child_process";
-import { createHash, randomBytes, X509Certificate } from "node:crypto";
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import {
   createServer as createHttpsServer,
   request as httpsRequest,
@@ -28,6 +27,7 @@ import type { DbscOptions } from "./dbsc.js";
 import type { DeviceBinding } from "./device-binding.js";
 import type { DeviceEvent } from "./events.js";
 import { createDeviceBinding, memoryStore } from "./index.node.js";
+import { createTestCertificate } from "./testing/certificate.js";
 import { createTestDevice } from "./testing/test-device.js";
 
 const COOKIE_LIFETIME_SECONDS = 5;
@@ -52,7 +52,8 @@ interface Me {
 }
 
 let dir: string;
-let cert: Buffer;
+let key: string;
+let cert: string;
 let spki: string;
 let script: string;
 // The ES256 app most tests use; module-level for the helpers below.
@@ -77,33 +78,7 @@ async function until<T>(
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "devicebound-dbsc-"));
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      join(dir, "key.pem"),
-      "-out",
-      join(dir, "cert.pem"),
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost",
-    ],
-    { stdio: "ignore" },
-  );
-  cert = readFileSync(join(dir, "cert.pem"));
-  spki = createHash("sha256")
-    .update(new X509Certificate(cert).publicKey.export({ type: "spki", format: "der" }))
-    .digest("base64");
+  ({ key, cert, spkiSha256: spki } = createTestCertificate());
   const bundle = await build({
     entryPoints: [fileURLToPath(new URL("../../browser/src/index.ts", import.meta.url))],
     bundle: true,
@@ -124,7 +99,7 @@ async function startApp(dbsc: DbscOptions = {}) {
   };
   const events: DeviceEvent[] = [];
   const app = express();
-  const server = createHttpsServer({ key: readFileSync(join(dir, "key.pem")), cert }, app);
+  const server = createHttpsServer({ key, cert }, app);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const origin = `https://localhost:${(server.address() as AddressInfo).port}`;
   const binding = createDeviceBinding({

@@ -1,5 +1,6 @@
 // @devicebound/server/testing: a software device that signs proofs and a software DBSC client,
-// for testing routes without a browser, and the store benchmark. Needs no test runner: the vitest conformance suite is
+// for testing routes without a browser, a localhost certificate for testing DBSC in Chromium,
+// and the store benchmark. Needs no test runner: the vitest conformance suite is
 // @devicebound/server/testing/conformance.
 
 export {
@@ -11,6 +12,7 @@ export {
   type StoreBenchmarkReport,
   type StoreBenchmarkRow,
 } from "./benchmark.js";
+export { createTestCertificate, spkiSha256, type TestCertificate } from "./certificate.js";
 export { lastJsonLine, type NodeChild, raceNodeScripts, spawnNodeScript } from "./child-process.js";
 export {
   createTestDbscClient,
