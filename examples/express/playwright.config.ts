@@ -3,21 +3,12 @@
 // A second instance serves HTTPS with hardware-bound sessions (DBSC) for dbsc.spec.ts, in a
 // Chromium started with the DBSC switches and told to trust that instance's certificate.
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defineConfig } from "@playwright/test";
 import { chromiumDbscLaunchOptions, chromiumLaunchOptions } from "../../scripts/chromium.mjs";
+import { freePort } from "../../scripts/free-port.mjs";
 import { demoCertificate } from "./src/tls.js";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 // Workers load this file again: the environment carries the first choice to them.
 process.env.E2E_PORT ??= String(await freePort());

@@ -1,8 +1,8 @@
 // End-to-end tests of the fleet: two server processes behind the round-robin proxy, sharing the
 // PostgreSQL and Redis that the root test command starts.
-import { createServer } from "node:net";
 import { defineConfig } from "@playwright/test";
 import { chromiumLaunchOptions } from "../../scripts/chromium.mjs";
+import { freePort } from "../../scripts/free-port.mjs";
 
 const pg = process.env.DEVICEBOUND_TEST_PG_URL;
 const redis = process.env.DEVICEBOUND_TEST_REDIS_URL;
@@ -15,12 +15,7 @@ if (!pg || !redis) {
 async function freePortTriple(): Promise<number> {
   // The proxy takes PORT, the two servers PORT+1 and PORT+2: find a free run of three.
   for (;;) {
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, "127.0.0.1", () => {
-        const a = s.address();
-        s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
-      });
-    });
+    const port = await freePort();
     if (port < 65000) return port;
   }
 }

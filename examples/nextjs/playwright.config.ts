@@ -1,20 +1,11 @@
 // End-to-end tests: the production build (`next build`, run by the root build) served by
 // `next start` on a free loopback port with a fresh data dir, driven in Debian's Chromium.
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defineConfig } from "@playwright/test";
 import { chromiumLaunchOptions } from "../../scripts/chromium.mjs";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
+import { freePort } from "../../scripts/free-port.mjs";
 
 // Workers load this file again: the environment carries the first choice to them.
 process.env.E2E_PORT ??= String(await freePort());

@@ -2,10 +2,10 @@
 // sessions survive a restart (they live in SQLite).
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "@playwright/test";
+import { freePort } from "../../../scripts/free-port.mjs";
 import { currentCard, open, signIn } from "./helpers.js";
 
 const SERVER = new URL("../dist/server.js", import.meta.url).pathname;
@@ -25,15 +25,6 @@ function start(env: Record<string, string>) {
   child.stderr?.on("data", (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   return { child, exited, output: () => output };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
-    });
-  });
 }
 
 async function until(check: () => boolean, what: string, ms = 10_000) {

@@ -4,9 +4,9 @@
 // A missing browser is an error naming what to install, never a skip.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { chromiumLaunchOptions } from "../../../scripts/chromium.mjs";
+import { freePort } from "../../../scripts/free-port.mjs";
 
 export type EngineName = "chromium" | "firefox" | "webkit";
 export const ENGINES: readonly EngineName[] = ["chromium", "firefox", "webkit"];
@@ -79,15 +79,6 @@ async function puppeteerEngine(name: EngineName, browser: Browser): Promise<Engi
     close: () => browser.close(),
   };
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
 
 // Xvfb picks a free display itself and writes its number to the given descriptor.
 function startXvfb(): Promise<{ display: string; process: ChildProcess }> {
