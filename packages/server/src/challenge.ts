@@ -8,7 +8,7 @@ import {
   DeviceBindingError,
   utf8,
 } from "@devicebound/wire";
-import { type CryptoBackend, LruCache, timingSafeEqual } from "./crypto-backend.js";
+import { type CryptoBackend, RecentCache, timingSafeEqual } from "./crypto-backend.js";
 
 // Version 2 hashes the binding with length prefixes; version 1 challenges are refused as foreign
 // (clients fetch a new one on the 401 that follows).
@@ -93,10 +93,10 @@ export function challengeIssuer(
   const signingKey = secrets[0] as Uint8Array;
   // Challenges are reused by many proofs: remember which strings already passed the MAC check.
   // Expiry and binding are still checked on every use.
-  const authenticated = new LruCache<string, true>(4096);
+  const authenticated = new RecentCache<string, true>(4096);
   // A client sends the same IP and User-Agent with every request: remember the binding hashes
   // that matched, so the hot path skips a SHA-256. Short pairs only, so it stays small.
-  const bindings = new LruCache<string, Uint8Array>(1024);
+  const bindings = new RecentCache<string, Uint8Array>(1024);
   return {
     async create(ctx, nowMs) {
       const flags = (ctx.ipAddress ? FLAG_IP : 0) | (ctx.userAgent ? FLAG_UA : 0);
@@ -148,16 +148,15 @@ export function challengeIssuer(
         const ua = flags & FLAG_UA ? (ctx.userAgent ?? "") : "";
         // Length-prefixed like the hash input, so two pairs never share a cache entry.
         const cacheKey = ip.length + ua.length <= 512 ? `${flags}:${ip.length}:${ip}${ua}` : null;
-        const expected =
-          (cacheKey === null ? undefined : bindings.get(cacheKey)) ??
-          (await bindingHash(crypto, flags, ctx));
+        const cached = cacheKey === null ? undefined : bindings.get(cacheKey);
+        const expected = cached ?? (await bindingHash(crypto, flags, ctx));
         if (!timingSafeEqual(expected, payload.subarray(HEADER_BYTES))) {
           throw new DeviceBindingError(
             "ERR_CHALLENGE_BINDING",
             "The challenge was issued to another IP address or User-Agent",
           );
         }
-        if (cacheKey !== null) bindings.set(cacheKey, expected);
+        if (cacheKey !== null && cached === undefined) bindings.set(cacheKey, expected);
       }
       return { id: base64urlEncode(bytes.subarray(6, HEADER_BYTES)), expiresAtSeconds };
     },

@@ -31,30 +31,60 @@ export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-/** A Map used as a bounded least-recently-used cache. */
-export class LruCache<K, V> {
-  readonly #map = new Map<K, V>();
-  constructor(readonly maxEntries: number) {}
+/** Compares two strings in time that depends only on their lengths. */
+export function timingSafeEqualText(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/**
+ * A bounded cache that keeps what was used recently: two generations of at most half the
+ * capacity each. Reads hit the newer one with a single Map lookup; an entry found in the older
+ * one moves up; when the newer one is full it becomes the older one and the rest is dropped.
+ * Cheaper on the hot path than a strict LRU (which moves an entry on every read), and never
+ * holds more than `maxEntries`.
+ */
+export class RecentCache<K, V> {
+  #hot = new Map<K, V>();
+  #cold = new Map<K, V>();
+  readonly #half: number;
+  constructor(readonly maxEntries: number) {
+    this.#half = Math.max(1, Math.floor(maxEntries / 2));
+  }
 
   get(key: K): V | undefined {
-    const value = this.#map.get(key);
-    if (value !== undefined) {
-      this.#map.delete(key);
-      this.#map.set(key, value);
+    const value = this.#hot.get(key);
+    if (value !== undefined) return value;
+    const old = this.#cold.get(key);
+    if (old !== undefined) {
+      this.#cold.delete(key);
+      this.#put(key, old);
     }
-    return value;
+    return old;
   }
 
   set(key: K, value: V): void {
-    this.#map.delete(key);
-    this.#map.set(key, value);
-    if (this.#map.size > this.maxEntries) {
-      const oldest = this.#map.keys().next();
-      if (!oldest.done) this.#map.delete(oldest.value);
-    }
+    this.#cold.delete(key);
+    this.#put(key, value);
   }
 
   delete(key: K): void {
-    this.#map.delete(key);
+    this.#hot.delete(key);
+    this.#cold.delete(key);
+  }
+
+  clear(): void {
+    this.#hot = new Map();
+    this.#cold = new Map();
+  }
+
+  #put(key: K, value: V): void {
+    if (this.#hot.size >= this.#half && !this.#hot.has(key)) {
+      this.#cold = this.#hot;
+      this.#hot = new Map();
+    }
+    this.#hot.set(key, value);
   }
 }

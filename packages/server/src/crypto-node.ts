@@ -8,10 +8,10 @@ import {
   verify,
 } from "node:crypto";
 import type { CryptoBackend } from "./crypto-backend.js";
-import { LruCache } from "./crypto-backend.js";
+import { RecentCache } from "./crypto-backend.js";
 
 export function nodeCrypto(maxCachedKeys = 10_000): CryptoBackend {
-  const keys = new LruCache<string, KeyObject>(maxCachedKeys);
+  const keys = new RecentCache<string, KeyObject>(maxCachedKeys);
   return {
     async sha256(data) {
       return createHash("sha256").update(data).digest();

@@ -1,6 +1,6 @@
 // The Web Crypto backend, for Deno, Bun, workers and edge runtimes.
 import type { CryptoBackend, SignatureAlgorithm } from "./crypto-backend.js";
-import { LruCache } from "./crypto-backend.js";
+import { RecentCache } from "./crypto-backend.js";
 
 const IMPORT_PARAMS: Record<
   SignatureAlgorithm,
@@ -18,8 +18,8 @@ const VERIFY_PARAMS: Record<SignatureAlgorithm, EcdsaParams | Algorithm> = {
 
 export function webCrypto(maxCachedKeys = 10_000): CryptoBackend {
   const subtle = globalThis.crypto.subtle;
-  const keys = new LruCache<string, Promise<CryptoKey>>(maxCachedKeys);
-  const hmacKeys = new LruCache<Uint8Array, Promise<CryptoKey>>(16);
+  const keys = new RecentCache<string, Promise<CryptoKey>>(maxCachedKeys);
+  const hmacKeys = new RecentCache<Uint8Array, Promise<CryptoKey>>(16);
   return {
     async sha256(data) {
       return new Uint8Array(await subtle.digest("SHA-256", data as BufferSource));

@@ -7,9 +7,8 @@ import {
   type DeviceBindingErrorCode,
   isDeviceBindingError,
   type ProofAlgorithm,
-  utf8,
 } from "@devicebound/wire";
-import { type CryptoBackend, LruCache, type SignatureAlgorithm } from "./crypto-backend.js";
+import { type CryptoBackend, RecentCache, type SignatureAlgorithm } from "./crypto-backend.js";
 import type { PublicJwk } from "./device-store.js";
 import { readPublicJwk, thumbprint } from "./jwk.js";
 import { parseStrictJsonObject } from "./strict-json.js";
@@ -89,6 +88,13 @@ export function acceptedAlgorithms(list: readonly ProofAlgorithm[]): Set<ProofAl
   return algorithms;
 }
 
+/** The bytes of an ASCII string (a signing input: base64url and a dot), without a TextEncoder. */
+function ascii(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
 export function fail(
   code: DeviceBindingErrorCode,
   message: string,
@@ -100,8 +106,8 @@ export function fail(
 export function createJwsReader(options: JwsReaderOptions): JwsReader {
   const { typ, algorithms, crypto, maxBytes, codes, noun } = options;
   const decoder = new TextDecoder("utf-8", { fatal: true });
-  const headers = new LruCache<string, CheckedHeader>(10_000);
-  const thumbprints = new LruCache<string, string>(10_000);
+  const headers = new RecentCache<string, CheckedHeader>(10_000);
+  const thumbprints = new RecentCache<string, string>(10_000);
 
   function readJwk(value: unknown, alg: SignatureAlgorithm) {
     try {
@@ -183,7 +189,7 @@ export function createJwsReader(options: JwsReaderOptions): JwsReader {
       if (signature.length !== 64) fail(codes.signature, "The signature has the wrong length");
       let valid: boolean;
       try {
-        valid = await crypto.verify(alg, jwk, canonical, utf8(parsed.signingInput), signature);
+        valid = await crypto.verify(alg, jwk, canonical, ascii(parsed.signingInput), signature);
       } catch (cause) {
         throw new DeviceBindingError(codes.jwk, `The ${noun}'s jwk is not a valid public key`, {
           cause,

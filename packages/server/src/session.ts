@@ -1,7 +1,7 @@
 // Session binding: a session cookie is only good together with a proof from the key it was
 // bound to at sign-in, so a stolen cookie alone gets nowhere.
-import { DeviceBindingError, utf8 } from "@devicebound/wire";
-import { timingSafeEqual } from "./crypto-backend.js";
+import { DeviceBindingError } from "@devicebound/wire";
+import { timingSafeEqualText } from "./crypto-backend.js";
 import type { VerifiedProof } from "./verified-proof.js";
 
 /**
@@ -15,7 +15,7 @@ export function assertSessionDevice(
   if (
     typeof sessionJkt !== "string" ||
     sessionJkt === "" ||
-    !timingSafeEqual(utf8(proof.jkt), utf8(sessionJkt))
+    !timingSafeEqualText(proof.jkt, sessionJkt)
   ) {
     throw new DeviceBindingError("ERR_DEVICE_MISMATCH", "This session belongs to another device");
   }

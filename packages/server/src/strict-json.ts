@@ -8,6 +8,17 @@ export interface JsonObject {
 }
 
 const MAX_DEPTH = 16;
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const ESCAPES: Record<string, string> = {
+  '"': '"',
+  "\\": "\\",
+  "/": "/",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+};
 
 class Parser {
   pos = 0;
@@ -114,17 +125,7 @@ class Parser {
         out += String.fromCharCode(Number.parseInt(hex, 16));
         this.pos += 4;
       } else {
-        const map: Record<string, string> = {
-          '"': '"',
-          "\\": "\\",
-          "/": "/",
-          b: "\b",
-          f: "\f",
-          n: "\n",
-          r: "\r",
-          t: "\t",
-        };
-        const r = e === undefined ? undefined : map[e];
+        const r = e === undefined ? undefined : ESCAPES[e];
         if (r === undefined) this.fail();
         out += r;
       }
@@ -132,9 +133,8 @@ class Parser {
   }
 
   number(): number {
-    const m = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-    m.lastIndex = this.pos;
-    const match = m.exec(this.text);
+    NUMBER.lastIndex = this.pos;
+    const match = NUMBER.exec(this.text);
     if (!match) this.fail();
     this.pos += match[0].length;
     const n = Number(match[0]);

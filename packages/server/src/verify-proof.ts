@@ -18,7 +18,7 @@ import {
   challengeIssuer,
   readSecrets,
 } from "./challenge.js";
-import type { CryptoBackend } from "./crypto-backend.js";
+import { type CryptoBackend, RecentCache } from "./crypto-backend.js";
 import type { ReplayStore } from "./device-store.js";
 import { type DeviceEventHandler, eventEmitter } from "./events.js";
 import { acceptedAlgorithms, createJwsReader, fail, JTI } from "./jws.js";
@@ -159,6 +159,45 @@ function headerValue(headers: HeadersLike, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : (value as string | undefined);
 }
 
+interface UrlParts {
+  origin: string;
+  pathname: string;
+}
+
+/** A request URL's parts, and whether its raw target is what URL parsing made of it. */
+interface RequestUrl extends UrlParts {
+  normal: boolean;
+}
+
+// Longer URLs are parsed every time rather than kept.
+const MAX_CACHED_URL = 512;
+
+/**
+ * Frameworks route on the raw request target, while URL parsing normalises it ("/x/../api" is
+ * "/api", "//host/api" names another host). A target that parsing would change is refused, so
+ * the path compared with `htu` is always the path the app routed on.
+ */
+function isNormalTarget(url: string, pathname: string): boolean {
+  let target = url;
+  if (!target.startsWith("/")) {
+    // An absolute URL: compare what follows its origin.
+    const origin = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(target)?.[0];
+    if (origin === undefined) return true;
+    target = target.slice(origin.length) || "/";
+  }
+  const end = target.search(/[?#]/);
+  const path = end === -1 ? target : target.slice(0, end);
+  return path === pathname && !target.startsWith("//");
+}
+
+function checkTarget(url: RequestUrl): void {
+  if (!url.normal) {
+    fail("ERR_PROOF_HTU", "The request target is not in normal form", {
+      reason: "request-target-not-normalized",
+    });
+  }
+}
+
 /** What the action-token verifier shares with the proof verifier it is built beside. */
 export interface VerifierParts {
   challenges: ChallengeIssuer;
@@ -216,7 +255,14 @@ export function createProofVerifier(
     });
   }
 
-  function requestUrl(url: string | URL): URL {
+  // A client sends the same few URLs over and over: their parsed parts are kept (short strings
+  // only, in bounded caches), so the hot path parses no URL. Only what parsed cleanly is kept.
+  const requestUrls = new RecentCache<string, RequestUrl>(1024);
+  const htus = new RecentCache<string, UrlParts>(1024);
+
+  function requestUrl(url: string | URL): RequestUrl {
+    const cached = typeof url === "string" ? requestUrls.get(url) : undefined;
+    if (cached !== undefined) return cached;
     let parsed: URL;
     try {
       parsed = new URL(url, origins[0]);
@@ -225,43 +271,31 @@ export function createProofVerifier(
         `url "${String(url)}" is not absolute: pass the full request URL or configure publicOrigin`,
       );
     }
-    return parsed;
+    const parts = {
+      origin: parsed.origin,
+      pathname: parsed.pathname,
+      normal: typeof url !== "string" || isNormalTarget(url, parsed.pathname),
+    };
+    if (typeof url === "string" && url.length <= MAX_CACHED_URL) requestUrls.set(url, parts);
+    return parts;
   }
 
-  /**
-   * Frameworks route on the raw request target, while URL parsing normalises it ("/x/../api" is
-   * "/api", "//host/api" names another host). A target that parsing would change is refused, so
-   * the path compared with `htu` is always the path the app routed on.
-   */
-  function checkTarget(url: string | URL, parsed: URL): void {
-    if (typeof url !== "string") return;
-    let target = url;
-    if (!target.startsWith("/")) {
-      // An absolute URL: compare what follows its origin.
-      const origin = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(target)?.[0];
-      if (origin === undefined) return;
-      target = target.slice(origin.length) || "/";
+  function checkHtu(htu: string, url: UrlParts): void {
+    let claimed = htus.get(htu);
+    if (claimed === undefined) {
+      let parsed: URL;
+      try {
+        parsed = new URL(htu);
+      } catch {
+        fail("ERR_PROOF_HTU", "htu is not an absolute URL");
+      }
+      if (parsed.username !== "" || parsed.password !== "")
+        fail("ERR_PROOF_HTU", "htu must not carry userinfo");
+      if (parsed.protocol !== "https:" && parsed.protocol !== "http:")
+        fail("ERR_PROOF_HTU", "htu must be http(s)");
+      claimed = { origin: parsed.origin, pathname: parsed.pathname };
+      if (htu.length <= MAX_CACHED_URL) htus.set(htu, claimed);
     }
-    const end = target.search(/[?#]/);
-    const path = end === -1 ? target : target.slice(0, end);
-    if (path !== parsed.pathname || target.startsWith("//")) {
-      fail("ERR_PROOF_HTU", "The request target is not in normal form", {
-        reason: "request-target-not-normalized",
-      });
-    }
-  }
-
-  function checkHtu(htu: string, url: URL): void {
-    let claimed: URL;
-    try {
-      claimed = new URL(htu);
-    } catch {
-      fail("ERR_PROOF_HTU", "htu is not an absolute URL");
-    }
-    if (claimed.username !== "" || claimed.password !== "")
-      fail("ERR_PROOF_HTU", "htu must not carry userinfo");
-    if (claimed.protocol !== "https:" && claimed.protocol !== "http:")
-      fail("ERR_PROOF_HTU", "htu must be http(s)");
     const allowed = origins.length > 0 ? origins : [url.origin];
     if (!allowed.includes(claimed.origin)) {
       fail("ERR_PROOF_HTU", "htu names another origin", { htu: claimed.origin + claimed.pathname });
@@ -273,7 +307,7 @@ export function createProofVerifier(
 
   async function verify(
     proof: string | null | undefined,
-    url: URL,
+    url: RequestUrl,
     opts: VerifyProofOptions,
   ): Promise<VerifiedProof> {
     const parsed = reader.parse(proof);
@@ -351,7 +385,7 @@ export function createProofVerifier(
     };
   }
 
-  function checkOptions(opts: VerifyProofOptions): URL {
+  function checkOptions(opts: VerifyProofOptions): RequestUrl {
     if (typeof opts !== "object" || opts === null)
       throw new TypeError("verifyProof needs { method, url }");
     if (typeof opts.method !== "string" || opts.method === "")
@@ -393,7 +427,7 @@ export function createProofVerifier(
     verifyProof(proof, opts) {
       const url = checkOptions(opts);
       return guarded(() => {
-        checkTarget(opts.url, url);
+        checkTarget(url);
         return verify(proof, url, opts);
       });
     },
@@ -409,7 +443,7 @@ export function createProofVerifier(
       }
       const url = requestUrl(request.url);
       return guarded(() => {
-        checkTarget(request.url, url);
+        checkTarget(url);
         const proof = readProofHeader(request.headers);
         const authorization = headerValue(request.headers, "authorization");
         const accessToken =
