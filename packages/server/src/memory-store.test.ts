@@ -2,7 +2,11 @@ import { describe, expect, it } from "vitest";
 import { memoryStore } from "./memory-store.js";
 import { runStoreConformanceSuite } from "./testing/conformance.js";
 
-runStoreConformanceSuite({ name: "memory", createStore: () => memoryStore() });
+runStoreConformanceSuite({
+  name: "memory",
+  createStore: () => memoryStore(),
+  devicesVersion: true,
+});
 
 describe("memoryStore", () => {
   it("sweeps expired replay keys so memory does not grow without bound", async () => {

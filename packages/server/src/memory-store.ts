@@ -2,6 +2,7 @@
 // apps; every operation is synchronous inside, so each one is atomic.
 import {
   compareDevicesByCreated,
+  copyDevice as copy,
   type DbscSession,
   type DbscSessionStore,
   type Device,
@@ -19,7 +20,9 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-export type MemoryStore = DeviceStore & ReplayStore & DbscSessionStore & { close(): Promise<void> };
+export type MemoryStore = DeviceStore &
+  ReplayStore &
+  DbscSessionStore & { close(): Promise<void>; devicesVersion(): number };
 
 const SWEEP_EVERY = 1024;
 
@@ -41,6 +44,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const dbscSessions = new Map<string, DbscSession>();
   let dbscInserts = 0;
   let consumes = 0;
+  // Moves on every change but a lastSeenAt: see DeviceStore.devicesVersion.
+  let version = 0;
 
   function remove(devices: Map<string, Device>, device: Device) {
     devices.delete(device.id);
@@ -49,7 +54,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     if (holders?.size === 0) byJkt.delete(device.jkt);
   }
 
-  const copy = (device: Device): Device => structuredClone(device);
   const devicesOf = (userId: string) => users.get(userId);
 
   function sweep(nowMs: number) {
@@ -79,6 +83,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         users.set(device.userId, devices);
       }
       const stored = copy(device);
+      version++;
       devices.set(device.id, stored);
       byJkt.set(device.jkt, (byJkt.get(device.jkt) ?? new Set()).add(stored));
       return { outcome: "created", device: copy(device), evicted };
@@ -103,6 +108,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     async updateDevice(userId, deviceId, patch: DevicePatch) {
       const device = devicesOf(userId)?.get(deviceId);
       if (!device) return null;
+      if (
+        patch.displayName !== undefined ||
+        patch.metadata !== undefined ||
+        patch.status !== undefined
+      )
+        version++;
       if (patch.displayName !== undefined) device.displayName = patch.displayName;
       if (patch.metadata !== undefined) device.metadata = structuredClone(patch.metadata);
       if (patch.status !== undefined) device.status = patch.status;
@@ -115,8 +126,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const device = devices?.get(deviceId);
       if (!devices || !device) return false;
       remove(devices, device);
+      version++;
       if (devices.size === 0) users.delete(userId);
       return true;
+    },
+
+    devicesVersion() {
+      return version;
     },
 
     async findDevicesByJkt(jkt) {

@@ -6,13 +6,15 @@ import {
   type ProofAlgorithm,
   utf8,
 } from "@devicebound/wire";
-import type {
-  Device,
-  DeviceLimit,
-  DeviceMetadata,
-  DevicePosition,
-  DeviceStatus,
-  DeviceStore,
+import { RecentCache } from "./crypto-backend.js";
+import {
+  copyDevice,
+  type Device,
+  type DeviceLimit,
+  type DeviceMetadata,
+  type DevicePosition,
+  type DeviceStatus,
+  type DeviceStore,
 } from "./device-store.js";
 import { type DeviceEventHandler, eventEmitter } from "./events.js";
 import { deviceNameFromUserAgent } from "./user-agent.js";
@@ -106,6 +108,8 @@ export interface DeviceRegistry {
 }
 
 const MAX_USER_ID = 256;
+// Devices the registry keeps between requests (for stores with devicesVersion).
+const MAX_CACHED_DEVICES = 10_000;
 const MAX_NAME = 100;
 const MAX_METADATA_BYTES = 8192;
 const MAX_METADATA_DEPTH = 32;
@@ -274,14 +278,42 @@ export function createRegistry(options: RegistryOptions): DeviceRegistry {
 
   const emit = eventEmitter(options.onEvent);
 
+  // Devices read by isKnown, kept while the store's devicesVersion() stays the same (only for
+  // stores that have it). Any change anywhere moves the version, and the next lookup then
+  // empties the cache before it reads: a block is never served from here.
+  const version = store.devicesVersion?.bind(store);
+  const cache = new RecentCache<string, Device>(MAX_CACHED_DEVICES);
+  let cachedVersion: number | undefined;
+  // userId holds no control characters, so the key is unambiguous.
+  const cacheKey = (userId: string, jkt: string) => `${userId}\n${jkt}`;
+
+  async function findByJkt(userId: string, jkt: string): Promise<Device | null> {
+    if (version === undefined) return store.getDeviceByJkt(userId, jkt);
+    const seen = version();
+    if (seen !== cachedVersion) {
+      cache.clear();
+      cachedVersion = seen;
+    }
+    const hit = cache.get(cacheKey(userId, jkt));
+    if (hit !== undefined) return copyDevice(hit);
+    const device = await store.getDeviceByJkt(userId, jkt);
+    // Kept only if nothing changed since the version was read (the read may have waited).
+    if (device && cachedVersion === seen) cache.set(cacheKey(userId, jkt), copyDevice(device));
+    return device;
+  }
+
   /** Moves lastSeenAt forward when it is older than the resolution. */
   async function touch(device: Device): Promise<Device> {
     const nowMs = now();
     if (nowMs - device.lastSeenAt.getTime() < resolution) return device;
-    return (
-      (await store.updateDevice(device.userId, device.id, { lastSeenAt: new Date(nowMs) })) ??
-      device
-    );
+    const seen = version?.();
+    const updated = await store.updateDevice(device.userId, device.id, {
+      lastSeenAt: new Date(nowMs),
+    });
+    if (!updated) return device;
+    if (seen !== undefined && cachedVersion === seen)
+      cache.set(cacheKey(updated.userId, updated.jkt), copyDevice(updated));
+    return updated;
   }
 
   async function change(
@@ -362,7 +394,7 @@ export function createRegistry(options: RegistryOptions): DeviceRegistry {
       checkUserId(userId);
       if (typeof proof?.jkt !== "string")
         throw new TypeError("pass the VerifiedProof that verifyProof returned");
-      const device = await store.getDeviceByJkt(userId, proof.jkt);
+      const device = await findByJkt(userId, proof.jkt);
       if (!device) return { status: "unknown" };
       if (device.status === "blocked") return { status: "blocked", device };
       const seen = await touch(device);

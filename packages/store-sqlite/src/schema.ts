@@ -48,6 +48,28 @@ export const MIGRATIONS: readonly string[] = [
   // B-tree (about 20 µs of a guarded request); expired records are now swept by walking the
   // primary key a slice at a time (see sweepStep in sqlite-store.ts).
   "DROP INDEX IF EXISTS devicebound_replay_by_expiry;",
+  // 5: a devices version, moved by triggers on every insert, delete and change of a device but
+  // its last_seen_at_ms, whoever writes (this adapter in any process, or plain SQL). The
+  // registry keeps the devices it reads while the version stays the same (devicesVersion).
+  `CREATE TABLE devicebound_devices_version (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     version INTEGER NOT NULL
+   );
+   INSERT INTO devicebound_devices_version (id, version) VALUES (1, 0);
+   CREATE TRIGGER devicebound_devices_inserted AFTER INSERT ON devicebound_devices BEGIN
+     UPDATE devicebound_devices_version SET version = version + 1 WHERE id = 1;
+   END;
+   CREATE TRIGGER devicebound_devices_deleted AFTER DELETE ON devicebound_devices BEGIN
+     UPDATE devicebound_devices_version SET version = version + 1 WHERE id = 1;
+   END;
+   CREATE TRIGGER devicebound_devices_changed AFTER UPDATE ON devicebound_devices
+   WHEN NOT (OLD.id IS NEW.id AND OLD.user_id IS NEW.user_id AND OLD.jkt IS NEW.jkt
+     AND OLD.public_jwk IS NEW.public_jwk AND OLD.alg IS NEW.alg AND OLD.status IS NEW.status
+     AND OLD.display_name IS NEW.display_name AND OLD.created_at_ms IS NEW.created_at_ms
+     AND OLD.user_agent IS NEW.user_agent AND OLD.metadata IS NEW.metadata)
+   BEGIN
+     UPDATE devicebound_devices_version SET version = version + 1 WHERE id = 1;
+   END;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createDeviceBinding } from "@devicebound/server";
 import { createTestDevice, lastJsonLine, spawnNodeScript } from "@devicebound/server/testing";
 import {
   makeDbscSessionRecord,
@@ -19,11 +20,23 @@ const freshFile = () => join(dir, `store-${++files}.db`);
 runStoreConformanceSuite({
   name: "sqlite",
   createStore: () => sqliteStore({ filename: freshFile() }),
+  devicesVersion: true,
 });
 
 const CHILD = new URL("./test-child.mjs", import.meta.url);
 const child = (action: string, filename: string, arg = "") =>
   spawnNodeScript(CHILD, [action, filename, arg]);
+
+/** Counts the store's device-row reads by key from now on. */
+function spyOnDeviceReads(store: { getDeviceByJkt: (...args: never[]) => unknown }) {
+  let reads = 0;
+  const read = store.getDeviceByJkt;
+  store.getDeviceByJkt = (...args) => {
+    reads++;
+    return read.apply(store, args);
+  };
+  return () => reads;
+}
 
 describe("sqliteStore", () => {
   it("keeps data across close and reopen", async () => {
@@ -43,22 +56,25 @@ describe("sqliteStore", () => {
     const store = sqliteStore({ filename: freshFile() });
     expect(store.database.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(store.database.prepare("SELECT version FROM devicebound_schema").get()).toEqual({
-      version: 4,
+      version: 5,
     });
     await store.close();
   });
 
-  it("upgrades a version 1 database in place, keeping its devices and replay records, and adds DBSC sessions", async () => {
+  it("upgrades a version 1 database in place, keeping its devices and replay records, and adds DBSC sessions and the devices version", async () => {
     const filename = freshFile();
     const old = sqliteStore({ filename });
     const device = makeDeviceRecord({ userId: "old-user" });
     await old.insertDevice(device);
     expect(await old.consume("jti:before-upgrade", Date.now() + 60_000)).toBe(true);
     // Back to what version 1 left: its tables and rows, none of version 2's indexes, no version
-    // 3 DBSC sessions.
+    // 3 DBSC sessions, version 4's replay index back, no version 5 devices version.
     for (const index of ["by_jkt", "by_created", "by_status"])
       old.database.exec(`DROP INDEX devicebound_devices_${index}`);
     old.database.exec("DROP TABLE devicebound_dbsc_sessions");
+    for (const trigger of ["inserted", "deleted", "changed"])
+      old.database.exec(`DROP TRIGGER devicebound_devices_${trigger}`);
+    old.database.exec("DROP TABLE devicebound_devices_version");
     old.database.exec(
       "CREATE INDEX devicebound_replay_by_expiry ON devicebound_replay (expires_at_ms)",
     );
@@ -66,9 +82,13 @@ describe("sqliteStore", () => {
     await old.close();
     const store = sqliteStore({ filename });
     expect(store.database.prepare("SELECT version FROM devicebound_schema").get()).toEqual({
-      version: 4,
+      version: 5,
     });
     expect(await store.consume("jti:before-upgrade", Date.now() + 60_000)).toBe(false);
+    const before = store.devicesVersion();
+    await store.updateDevice(device.userId, device.id, { status: "blocked" });
+    expect(store.devicesVersion()).toBe(before + 1);
+    await store.updateDevice(device.userId, device.id, { status: "active" });
     expect(
       store.database
         .prepare("SELECT name FROM sqlite_master WHERE tbl_name = 'devicebound_replay'")
@@ -197,6 +217,32 @@ describe("sqliteStore", () => {
       );
       expect(results.filter((r) => r === true)).toHaveLength(1);
     }
+  });
+
+  it("lets a registry that keeps devices see at once a block by another process, and by plain SQL", async () => {
+    const filename = freshFile();
+    const store = sqliteStore({ filename });
+    const registry = createDeviceBinding({ secret: "s".repeat(32), store });
+    const device = makeDeviceRecord({ userId: "user-1" });
+    await store.insertDevice(device);
+    const proof = { jkt: device.jkt };
+    const status = async () => (await registry.isKnown("user-1", proof)).status;
+    expect(await status()).toBe("active");
+    // Kept now: the second lookup reads no device row.
+    const reads = spyOnDeviceReads(store);
+    expect(await status()).toBe("active");
+    expect(reads()).toBe(0);
+    const blocker = child("block", filename, device.id);
+    blocker.go();
+    expect(lastJsonLine(await blocker.done)).toEqual(["blocked"]);
+    expect(await status()).toBe("blocked");
+    const other = new Database(filename);
+    other.prepare("UPDATE devicebound_devices SET status = 'active' WHERE id = ?").run(device.id);
+    expect(await status()).toBe("active");
+    other.prepare("DELETE FROM devicebound_devices WHERE id = ?").run(device.id);
+    expect(await status()).toBe("unknown");
+    other.close();
+    await store.close();
   });
 
   it("stays consistent when a writer is killed mid-write", async () => {

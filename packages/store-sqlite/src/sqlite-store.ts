@@ -25,7 +25,11 @@ export interface SqliteStoreOptions {
 
 export type SqliteStore = DeviceStore &
   ReplayStore &
-  DbscSessionStore & { close(): Promise<void>; readonly database: Database.Database };
+  DbscSessionStore & {
+    close(): Promise<void>;
+    devicesVersion(): number;
+    readonly database: Database.Database;
+  };
 
 interface Row {
   id: string;
@@ -227,6 +231,9 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       "DELETE FROM devicebound_replay WHERE key > ? AND key <= ? AND expires_at_ms <= ?",
     ),
     sweepTail: db.prepare("DELETE FROM devicebound_replay WHERE key > ? AND expires_at_ms <= ?"),
+    devicesVersion: db
+      .prepare("SELECT version FROM devicebound_devices_version WHERE id = 1")
+      .pluck(),
     byJktAllUsers: db.prepare(
       "SELECT * FROM devicebound_devices WHERE jkt = ? ORDER BY created_at_ms, id",
     ),
@@ -382,6 +389,10 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     async deleteDevice(userId, deviceId) {
       open();
       return guard(() => q.delete.run(userId, deviceId).changes > 0);
+    },
+    devicesVersion() {
+      open();
+      return guard(() => q.devicesVersion.get() as number);
     },
     async findDevicesByJkt(jkt) {
       open();

@@ -25,6 +25,9 @@ if (action === "insert") {
   for (let i = 0; i < 5; i++)
     outcomes.push((await store.insertDevice(device(arg, `d-${process.pid}-${i}`))).outcome);
   console.log(JSON.stringify(outcomes));
+} else if (action === "block") {
+  const blocked = await store.updateDevice("user-1", arg, { status: "blocked" });
+  console.log(JSON.stringify([blocked?.status ?? null]));
 } else if (action === "consume") {
   console.log(JSON.stringify([await store.consume(arg, Date.now() + 60_000)]));
 } else if (action === "write-forever") {

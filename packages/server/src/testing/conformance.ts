@@ -28,6 +28,8 @@ export interface ConformanceOptions<S extends AnyStore> {
   replay?: boolean;
   /** Run the DbscSessionStore group. Switch off (with a comment why) for stores without it. */
   dbsc?: boolean;
+  /** The store has `devicesVersion()` (the registry then keeps devices between requests). */
+  devicesVersion?: boolean;
 }
 
 let counter = 0;
@@ -526,6 +528,82 @@ export function runStoreConformanceSuite<S extends AnyStore>(options: Conformanc
         expect(seen).toEqual(["u1", "u2", "u3", "u4", "u5"]);
         const blocked = await registry.listAll({ status: "blocked" });
         expect(blocked).toEqual({ devices: [{ ...made[1], status: "blocked" }] });
+      });
+
+      it(`${options.devicesVersion ? "has" : "has no"} devicesVersion()`, async () => {
+        const store = await devices();
+        expect(typeof store.devicesVersion).toBe(options.devicesVersion ? "function" : "undefined");
+      });
+
+      // Only for stores that have it; the test above holds the others to not having it.
+      if (options.devicesVersion)
+        it("moves devicesVersion on every insert, delete and change, but not on lastSeenAt alone", async () => {
+          const store = await devices();
+          const version = () => (store.devicesVersion as () => number)();
+          const moves = async (change: () => Promise<unknown>) => {
+            const before = version();
+            await change();
+            return version() !== before;
+          };
+          const device = makeDeviceRecord({ userId: "u-version" });
+          const { id, userId } = device;
+          expect(await moves(() => store.insertDevice(device))).toBe(true);
+          // Nothing inserted (the key is taken), nothing read: the version stays.
+          expect(await moves(() => store.insertDevice({ ...device, id: "other" }))).toBe(false);
+          expect(await moves(() => store.getDeviceByJkt(userId, device.jkt))).toBe(false);
+          const later = new Date(device.lastSeenAt.getTime() + 60_000);
+          expect(await moves(() => store.updateDevice(userId, id, { lastSeenAt: later }))).toBe(
+            false,
+          );
+          expect(await moves(() => store.updateDevice(userId, id, { status: "blocked" }))).toBe(
+            true,
+          );
+          expect(await moves(() => store.updateDevice(userId, id, { status: "active" }))).toBe(
+            true,
+          );
+          expect(await moves(() => store.updateDevice(userId, id, { displayName: "Work" }))).toBe(
+            true,
+          );
+          expect(await moves(() => store.updateDevice(userId, id, { metadata: { a: 1 } }))).toBe(
+            true,
+          );
+          const second = makeDeviceRecord({ userId });
+          expect(
+            await moves(() =>
+              store.insertDevice(second, { maxDevices: 1, onLimit: "evict-least-recently-seen" }),
+            ),
+          ).toBe(true);
+          expect(await store.getDevice(userId, id)).toBeNull();
+          expect(await moves(() => store.deleteDevice(userId, second.id))).toBe(true);
+          expect(await moves(() => store.deleteDevice(userId, second.id))).toBe(false);
+        });
+
+      it("lets a registry see at once what was changed behind its back: block, rename, delete", async () => {
+        const store = await devices();
+        const registry = createRegistry({ store });
+        const device = makeDeviceRecord({ userId: "u-behind" });
+        await store.insertDevice(device);
+        const proof = proofOf(device);
+        // Twice, so a registry that keeps devices has this one kept.
+        expect((await registry.isKnown(device.userId, proof)).status).toBe("active");
+        expect((await registry.isKnown(device.userId, proof)).status).toBe("active");
+        // Written straight to the store, as another process (or an administrator) would.
+        await store.updateDevice(device.userId, device.id, { status: "blocked" });
+        expect((await registry.isKnown(device.userId, proof)).status).toBe("blocked");
+        await store.updateDevice(device.userId, device.id, {
+          status: "active",
+          displayName: "New",
+        });
+        const known = await registry.isKnown(device.userId, proof);
+        expect(known).toMatchObject({ status: "active", device: { displayName: "New" } });
+        // What the registry hands out is a copy: changing it changes nothing it keeps.
+        (known.device as Device).status = "blocked";
+        (known.device as Device).lastSeenAt.setTime(0);
+        const again = await registry.isKnown(device.userId, proof);
+        expect(again.status).toBe("active");
+        expect(again.device?.lastSeenAt.getTime()).not.toBe(0);
+        await store.deleteDevice(device.userId, device.id);
+        expect((await registry.isKnown(device.userId, proof)).status).toBe("unknown");
       });
 
       it("returns copies: changing a returned device changes nothing stored", async () => {
