@@ -15,8 +15,8 @@ import { nodeDeviceBinding } from "@devicebound/server/express";
 import { createTestDevice } from "@devicebound/server/testing";
 import express from "express";
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const WARMUP_SECONDS = 1;
 // More than the guarded route can take, so no run ends early (it fails loudly if it would).
 const PROOFS_PER_SECOND = 4000;
