@@ -24,14 +24,17 @@ export async function createSigner(
 ): Promise<ProofSigner> {
   const { kty, crv, x, y } = await subtle.exportKey("jwk", key.keyPair.publicKey);
   // Public members only, in RFC 7638 order: the thumbprint input and the header's `jwk` at once
-  // (browsers add `ext` and `key_ops`, which must not travel).
-  const jwk = y === undefined ? { crv, kty, x } : { crv, kty, x, y };
+  // (browsers add `ext` and `key_ops`, which must not travel). Only ever serialised, and
+  // JSON.stringify leaves out Ed25519's undefined `y`.
+  const jwk = { crv, kty, x, y };
   const jkt = b64(await subtle.digest("SHA-256", utf8(JSON.stringify(jwk))));
   const params = key.alg === "ES256" ? { name: "ECDSA", hash: "SHA-256" } : { name: "Ed25519" };
+  // A proof's header depends only on the key: encoded once.
+  const proofHeader = b64json({ typ: DPOP_JWT_TYP, alg: key.alg, jwk });
   return {
     jkt,
     async sign(claims, typ) {
-      const header = b64json({ typ: typ ?? DPOP_JWT_TYP, alg: key.alg, jwk });
+      const header = typ ? b64json({ typ, alg: key.alg, jwk }) : proofHeader;
       const input = `${header}.${b64json(claims)}`;
       // Web Crypto's ECDSA signature is already JWS's raw r || s.
       return `${input}.${b64(await subtle.sign(params, key.keyPair.privateKey, utf8(input)))}`;
