@@ -11,6 +11,16 @@ describe("RecentCache", () => {
     expect(held).toBeLessThanOrEqual(100);
   });
 
+  it("refuses a bound it could not keep", () => {
+    for (const bad of [0, 1, 2.5, Number.NaN])
+      expect(() => new RecentCache(bad)).toThrow(TypeError);
+    // An odd bound keeps two halves rounded down: never more than the bound.
+    const cache = new RecentCache<number, number>(3);
+    for (let i = 0; i < 100; i++) cache.set(i, i);
+    const held = Array.from({ length: 100 }, (_, i) => cache.get(i)).filter((v) => v !== undefined);
+    expect(held).toEqual([98, 99]);
+  });
+
   it("keeps an entry read since it was set, and drops one nobody read", () => {
     const cache = new RecentCache<string, number>(4);
     cache.set("read", 1);

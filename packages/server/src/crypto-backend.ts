@@ -51,7 +51,9 @@ export class RecentCache<K, V> {
   #cold = new Map<K, V>();
   readonly #half: number;
   constructor(readonly maxEntries: number) {
-    this.#half = Math.max(1, Math.floor(maxEntries / 2));
+    if (!Number.isInteger(maxEntries) || maxEntries < 2)
+      throw new TypeError("maxEntries must be an integer of at least 2");
+    this.#half = Math.floor(maxEntries / 2);
   }
 
   get(key: K): V | undefined {
