@@ -10,15 +10,16 @@ export interface CryptoBackend {
   hmacSha256(key: Uint8Array, data: Uint8Array): Promise<Uint8Array>;
   randomBytes(length: number): Uint8Array;
   /**
-   * Verifies a JWS signature (ES256 as raw r||s) over `data`. `cacheKey` names the key (its
-   * canonical JSON) so imported keys are reused. Resolves `false` for a bad signature and
-   * rejects for a key the platform refuses (for example a point off the curve).
+   * Verifies a JWS signature (ES256 as raw r||s) over `data` (a string is a JWS signing input,
+   * so ASCII). `cacheKey` names the key (its canonical JSON) so imported keys are reused.
+   * Resolves `false` for a bad signature and rejects for a key the platform refuses (for
+   * example a point off the curve).
    */
   verify(
     alg: SignatureAlgorithm,
     jwk: PublicJwk | DbscPublicJwk,
     cacheKey: string,
-    data: Uint8Array,
+    data: Uint8Array | string,
     signature: Uint8Array,
   ): Promise<boolean>;
 }

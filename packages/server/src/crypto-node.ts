@@ -22,7 +22,8 @@ export function nodeCrypto(maxCachedKeys = 10_000): CryptoBackend {
     randomBytes(length) {
       return randomBytes(length);
     },
-    async verify(alg, jwk, cacheKey, data, signature) {
+    async verify(alg, jwk, cacheKey, input, signature) {
+      const data = typeof input === "string" ? Buffer.from(input, "latin1") : input;
       let key = keys.get(cacheKey);
       if (key === undefined) {
         key = createPublicKey({ key: { ...jwk }, format: "jwk" });

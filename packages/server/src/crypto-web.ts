@@ -16,6 +16,13 @@ const VERIFY_PARAMS: Record<SignatureAlgorithm, EcdsaParams | Algorithm> = {
   RS256: { name: "RSASSA-PKCS1-v1_5" },
 };
 
+/** The bytes of an ASCII string, without a TextEncoder. */
+function ascii(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
 export function webCrypto(maxCachedKeys = 10_000): CryptoBackend {
   const subtle = globalThis.crypto.subtle;
   const keys = new RecentCache<string, Promise<CryptoKey>>(maxCachedKeys);
@@ -41,7 +48,8 @@ export function webCrypto(maxCachedKeys = 10_000): CryptoBackend {
     randomBytes(length) {
       return globalThis.crypto.getRandomValues(new Uint8Array(length));
     },
-    async verify(alg, jwk, cacheKey, data, signature) {
+    async verify(alg, jwk, cacheKey, input, signature) {
+      const data = typeof input === "string" ? ascii(input) : input;
       let key = keys.get(cacheKey);
       if (key === undefined) {
         key = subtle.importKey("jwk", { ...jwk }, IMPORT_PARAMS[alg], false, ["verify"]);

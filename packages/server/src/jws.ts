@@ -88,13 +88,6 @@ export function acceptedAlgorithms(list: readonly ProofAlgorithm[]): Set<ProofAl
   return algorithms;
 }
 
-/** The bytes of an ASCII string (a signing input: base64url and a dot), without a TextEncoder. */
-function ascii(text: string): Uint8Array {
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
-}
-
 export function fail(
   code: DeviceBindingErrorCode,
   message: string,
@@ -189,7 +182,7 @@ export function createJwsReader(options: JwsReaderOptions): JwsReader {
       if (signature.length !== 64) fail(codes.signature, "The signature has the wrong length");
       let valid: boolean;
       try {
-        valid = await crypto.verify(alg, jwk, canonical, ascii(parsed.signingInput), signature);
+        valid = await crypto.verify(alg, jwk, canonical, parsed.signingInput, signature);
       } catch (cause) {
         throw new DeviceBindingError(codes.jwk, `The ${noun}'s jwk is not a valid public key`, {
           cause,
