@@ -1,4 +1,5 @@
 // The Web Crypto backend, for Deno, Bun, workers and edge runtimes.
+import { utf8 } from "@devicebound/wire";
 import type { CryptoBackend, SignatureAlgorithm } from "./crypto-backend.js";
 import { RecentCache } from "./crypto-backend.js";
 
@@ -15,13 +16,6 @@ const VERIFY_PARAMS: Record<SignatureAlgorithm, EcdsaParams | Algorithm> = {
   Ed25519: { name: "Ed25519" },
   RS256: { name: "RSASSA-PKCS1-v1_5" },
 };
-
-/** The bytes of an ASCII string, without a TextEncoder. */
-function ascii(text: string): Uint8Array {
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
-}
 
 export function webCrypto(maxCachedKeys = 10_000): CryptoBackend {
   const subtle = globalThis.crypto.subtle;
@@ -49,7 +43,7 @@ export function webCrypto(maxCachedKeys = 10_000): CryptoBackend {
       return globalThis.crypto.getRandomValues(new Uint8Array(length));
     },
     async verify(alg, jwk, cacheKey, input, signature) {
-      const data = typeof input === "string" ? ascii(input) : input;
+      const data = typeof input === "string" ? utf8(input) : input;
       let key = keys.get(cacheKey);
       if (key === undefined) {
         key = subtle.importKey("jwk", { ...jwk }, IMPORT_PARAMS[alg], false, ["verify"]);
