@@ -294,11 +294,12 @@ export function createRegistry(options: RegistryOptions): DeviceRegistry {
       cache.clear();
       cachedVersion = seen;
     }
-    const hit = cache.get(cacheKey(userId, jkt));
+    const key = cacheKey(userId, jkt);
+    const hit = cache.get(key);
     if (hit !== undefined) return copyDevice(hit);
     const device = await store.getDeviceByJkt(userId, jkt);
     // Kept only if nothing changed since the version was read (the read may have waited).
-    if (device && cachedVersion === seen) cache.set(cacheKey(userId, jkt), copyDevice(device));
+    if (device && cachedVersion === seen) cache.set(key, copyDevice(device));
     return device;
   }
 
