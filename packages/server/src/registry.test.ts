@@ -376,3 +376,31 @@ describe("recognize, count and listAll", () => {
     await expect(reg.listAll()).rejects.toThrow(/listAllDevices/);
   });
 });
+
+describe("kept devices (stores with devicesVersion)", () => {
+  it("never keeps a device read that a block overtook while the read was in flight", async () => {
+    const store = memoryStore();
+    const reg = createRegistry({ store });
+    const p = proof();
+    const { device } = await reg.register("alice", p);
+    // From now on a slow read: it takes its answer at once, but hands the first one over only
+    // when released.
+    let release: (() => void) | undefined;
+    const read = store.getDeviceByJkt.bind(store);
+    store.getDeviceByJkt = async (userId, jkt) => {
+      const answer = await read(userId, jkt);
+      if (release === undefined) await new Promise<void>((resolve) => (release = resolve));
+      return answer;
+    };
+    const slow = reg.isKnown("alice", p); // reads the version, then waits with "active" in hand
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await store.updateDevice("alice", device.id, { status: "blocked" });
+    // A lookup after the block sees it, and keeps the blocked device.
+    expect((await reg.isKnown("alice", p)).status).toBe("blocked");
+    release?.();
+    // The slow lookup began before the block and may answer what it read then...
+    expect((await slow).status).toBe("active");
+    // ...but what it read is not kept over the blocked device.
+    expect((await reg.isKnown("alice", p)).status).toBe("blocked");
+  });
+});
